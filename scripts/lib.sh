@@ -1,0 +1,48 @@
+# Shared by every script under scripts/: strict mode, the repository root, the tool cache and
+# pinned `go install`. Source it; do not run it.
+set -o errexit -o nounset -o pipefail
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# Tool builds and virtualenvs live outside the clone so a fresh checkout (CI) reuses them.
+MLSTACK_CACHE="${MLSTACK_CACHE:-${HOME}/.cache/mlstack}"
+TOOLS_BIN="${MLSTACK_CACHE}/bin"
+mkdir -p "${TOOLS_BIN}"
+export PATH="${TOOLS_BIN}:${PATH}"
+# shellcheck source=scripts/versions.env
+source "${REPO_ROOT}/scripts/versions.env"
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# go_install NAME PACKAGE VERSION: build PACKAGE@VERSION once into the cache and link it as
+# $TOOLS_BIN/NAME. A second call with the same version does nothing.
+go_install() {
+  local name="$1" package="$2" version="$3"
+  [ -n "${version}" ] || die "no version pinned for ${name} in scripts/versions.env"
+  local dest="${MLSTACK_CACHE}/tools/${name}-${version}"
+  if [ ! -x "${dest}/${name}" ]; then
+    command -v go >/dev/null || die "go is needed to build ${name}"
+    log "building ${name} ${version} (${package})"
+    mkdir -p "${dest}"
+    GOBIN="${dest}" CGO_ENABLED="${CGO_ENABLED:-0}" go install "${package}@${version}"
+    local built
+    built="$(basename "${package%%@*}")"
+    [ "${built}" = "${name}" ] || mv "${dest}/${built}" "${dest}/${name}"
+  fi
+  ln -sfn "${dest}/${name}" "${TOOLS_BIN}/${name}"
+}
+
+# apt_install PKG...: install Debian packages that are missing, updating the index at most once.
+apt_install() {
+  local missing=()
+  local pkg
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "${pkg}" 2>/dev/null | grep -q "install ok installed" || missing+=("${pkg}")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "installing Debian packages: ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  ${sudo} apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive ${sudo} apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
