@@ -46,3 +46,22 @@ apt_install() {
   ${sudo} apt-get update -qq
   DEBIAN_FRONTEND=noninteractive ${sudo} apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
+
+# venv_dir: the project virtualenv for the current lock. It lives in the cache, keyed by the lock's
+# hash, so a fresh clone with the same constraints.txt reuses it.
+venv_dir() {
+  local key
+  key="$(cat "${REPO_ROOT}/constraints.txt" | sha256sum | cut -c1-16)"
+  printf '%s\n' "${MLSTACK_VENV:-${MLSTACK_CACHE}/venvs/py311-${key}}"
+}
+
+# activate_venv: put the project virtualenv first on PATH and the repository on PYTHONPATH, so
+# `python -m training` / `python -m api` run the checked-out code.
+activate_venv() {
+  local venv
+  venv="$(venv_dir)"
+  [ -x "${venv}/bin/python" ] || die "no virtualenv at ${venv}: run scripts/install-python.sh"
+  export VIRTUAL_ENV="${venv}"
+  export PATH="${venv}/bin:${PATH}"
+  export PYTHONPATH="${REPO_ROOT}${PYTHONPATH:+:${PYTHONPATH}}"
+}
