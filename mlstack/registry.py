@@ -1,5 +1,8 @@
 """Model-registry look-ups shared by the trainer (the promotion gate) and the API (the refresher).
 
+To fetch and load a version's model use `mlstack.models` (download_model + load_sklearn_model): it
+loads with our own skops allow-list and needs no MLFLOW_ALLOW_PICKLE_DESERIALIZATION.
+
 Both ask the same questions: which version stands behind an alias, what did its run measure, is the
 registry reachable at all. Keeping them here means both sides agree on what "no model yet" and
 "registry down" look like.
