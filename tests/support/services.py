@@ -11,7 +11,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import psycopg2
+import psycopg
 
 from tests.support.processes import ManagedProcess, free_port, http_ok, tcp_open
 
@@ -23,7 +23,8 @@ def require_tool(name: str) -> str:
     path = shutil.which(name)
     if path is None:
         raise RuntimeError(f"{name} is not on PATH: run scripts/install-services.sh (make test does)")
-    return path
+    # The real file, not the cache's symlink: the postgres user cannot traverse root's home.
+    return os.path.realpath(path)
 
 
 def _service_user() -> str | None:
@@ -62,9 +63,9 @@ class PostgresServer:
 
     def _accepts(self) -> bool:
         try:
-            psycopg2.connect(self.dsn("postgres"), connect_timeout=1).close()
+            psycopg.connect(self.dsn("postgres"), connect_timeout=1).close()
             return True
-        except psycopg2.OperationalError:
+        except psycopg.OperationalError:
             return False
 
     def start(self) -> None:
@@ -85,18 +86,17 @@ class PostgresServer:
             ]
             if self.user:
                 command = ["runuser", "-u", self.user, "--", *command]
-            subprocess.run(command, check=True, capture_output=True)
+            completed = subprocess.run(command, capture_output=True, text=True)
+            if completed.returncode != 0:
+                raise RuntimeError(f"initdb failed ({completed.returncode}): {completed.stderr.strip()}")
         self.process.start()
 
     def dsn(self, database: str) -> str:
         return f"postgresql://mlstack@127.0.0.1:{self.port}/{database}"
 
     def create_database(self, name: str) -> str:
-        connection = psycopg2.connect(self.dsn("postgres"))
-        connection.autocommit = True
-        with connection.cursor() as cursor:
-            cursor.execute(f'CREATE DATABASE "{name}"')
-        connection.close()
+        with psycopg.connect(self.dsn("postgres"), autocommit=True) as connection:
+            connection.execute(f'CREATE DATABASE "{name}"')
         return self.dsn(name)
 
     def stop(self) -> None:
