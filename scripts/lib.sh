@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by every script under scripts/: strict mode, the repository root, the tool cache and
 # pinned `go install`. Source it; do not run it.
 set -o errexit -o nounset -o pipefail
@@ -51,7 +52,7 @@ apt_install() {
 # hash, so a fresh clone with the same constraints.txt reuses it.
 venv_dir() {
   local key
-  key="$(cat "${REPO_ROOT}/constraints.txt" | sha256sum | cut -c1-16)"
+  key="$(sha256sum <"${REPO_ROOT}/constraints.txt" | cut -c1-16)"
   printf '%s\n' "${MLSTACK_VENV:-${MLSTACK_CACHE}/venvs/py311-${key}}"
 }
 
