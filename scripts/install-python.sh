@@ -19,12 +19,13 @@ build_venv() {
   local venv="$1" python
   python="$(find_python)"
   log "creating virtualenv ${venv} from constraints.txt"
-  rm -rf "${venv}.partial"
-  "${python}" -m venv "${venv}.partial"
-  "${venv}.partial/bin/pip" install --quiet --disable-pip-version-check --upgrade "pip==${PIP_VERSION}"
-  "${venv}.partial/bin/pip" install --quiet --disable-pip-version-check -r "${REPO_ROOT}/constraints.txt"
-  # Built under a temporary name and renamed last, so an interrupted build is never mistaken for a good one.
-  mv "${venv}.partial" "${venv}"
+  # Built in place (entry-point scripts embed their path); the marker is written last, so an
+  # interrupted build is never mistaken for a good one.
+  rm -rf "${venv}"
+  "${python}" -m venv "${venv}"
+  "${venv}/bin/pip" install --quiet --disable-pip-version-check --upgrade "pip==${PIP_VERSION}"
+  "${venv}/bin/pip" install --quiet --disable-pip-version-check -r "${REPO_ROOT}/constraints.txt"
+  touch "${venv}/.mlstack-complete"
 }
 
 link_dot_venv() {
@@ -37,7 +38,7 @@ link_dot_venv() {
 main() {
   local venv
   venv="$(venv_dir)"
-  [ -x "${venv}/bin/python" ] || build_venv "${venv}"
+  [ -f "${venv}/.mlstack-complete" ] || build_venv "${venv}"
   link_dot_venv "${venv}"
 }
 

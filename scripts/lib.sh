@@ -61,7 +61,7 @@ venv_dir() {
 activate_venv() {
   local venv
   venv="$(venv_dir)"
-  [ -x "${venv}/bin/python" ] || die "no virtualenv at ${venv}: run scripts/install-python.sh"
+  [ -f "${venv}/.mlstack-complete" ] || die "no virtualenv at ${venv}: run scripts/install-python.sh"
   export VIRTUAL_ENV="${venv}"
   export PATH="${venv}/bin:${PATH}"
   export PYTHONPATH="${REPO_ROOT}${PYTHONPATH:+:${PYTHONPATH}}"

@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -118,6 +119,9 @@ def _write_summary(path: Path, result: TrainResult) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging(args.log_level)
+    # MLflow hints on every schema with an integer column (labels, counts) that ints cannot hold NaN;
+    # the signature records the training dtypes on purpose, so the hint is noise in every run's log.
+    warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer", category=UserWarning)
     if getattr(args, "tracking_uri", None):
         os.environ["MLFLOW_TRACKING_URI"] = args.tracking_uri
     try:

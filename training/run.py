@@ -15,6 +15,7 @@ import mlflow.sklearn
 import pandas as pd
 from mlflow.data.code_dataset_source import CodeDatasetSource
 from mlflow.models import infer_signature
+from mlflow.models.model import ModelInfo
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 
@@ -113,14 +114,7 @@ def train(prepared: Prepared, registry: Registry, progress: ProgressCallback | N
         metrics = evaluate(model, prepared.task, x_test, y_test)
         mlflow.log_params({f"model.{key}": value for key, value in params.items()})
         mlflow.log_metrics(metrics)
-        model_info = mlflow.sklearn.log_model(
-            model,
-            name="model",
-            signature=infer_signature(x_train, model.predict(x_train.head(INPUT_EXAMPLE_ROWS))),
-            input_example=x_train.head(INPUT_EXAMPLE_ROWS),
-            # skops (MLflow's default) loads without executing pickled code; numpy dtypes are plain data.
-            skops_trusted_types=SKOPS_TRUSTED_TYPES,
-        )
+        model_info = _log_model(model, x_train)
         version = _register(prepared, model_info.model_uri, run.info.run_id, metrics)
         try:
             decision = _gate(prepared, registry, version, metrics, x_test, y_test)
@@ -141,6 +135,19 @@ def train(prepared: Prepared, registry: Registry, progress: ProgressCallback | N
         decision=decision,
         alias_moved=decision.promote,
         candidates=len(prepared.candidates),
+    )
+
+
+def _log_model(model: Pipeline, x_train: pd.DataFrame) -> ModelInfo:
+    """Log the pipeline with its signature and an input example, saved with skops."""
+    example = x_train.head(INPUT_EXAMPLE_ROWS)
+    return mlflow.sklearn.log_model(
+        model,
+        name="model",
+        signature=infer_signature(x_train, model.predict(example)),
+        input_example=example,
+        # skops (MLflow's default) loads without executing pickled code; the allow-list is ours.
+        skops_trusted_types=SKOPS_TRUSTED_TYPES,
     )
 
 
