@@ -1,0 +1,99 @@
+"""The ASGI app factory. Nothing is loaded at import: collaborators are built or passed in here."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.errors import ApiError, InvalidInput, error_response, handle_api_error
+from api.manager import ModelManager
+from api.metrics import ApiMetrics
+from api.middleware import ObservabilityMiddleware
+from api.routes import health, v1
+from api.settings import ApiSettings
+from mlstack import __version__
+from mlstack.logs import configure_logging
+from mlstack.registry import Registry
+
+logger = logging.getLogger("api")
+
+
+def configure_mlflow_client(settings: ApiSettings) -> None:
+    """Make MLflow's HTTP client fail fast: the refresher has its own backoff, and a down registry
+    must be noticed within one refresh, not after MLflow's default minutes of retries."""
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(int(max(1, settings.registry_timeout_seconds))))
+
+
+def create_app(
+    settings: ApiSettings,
+    *,
+    manager: ModelManager | None = None,
+    metrics: ApiMetrics | None = None,
+    start_refresher: bool = True,
+) -> FastAPI:
+    """Build the app. Tests pass their own manager and drive `refresh_once()` themselves."""
+    metrics = metrics or ApiMetrics()
+    if manager is None:
+        configure_mlflow_client(settings)
+        manager = ModelManager(settings, Registry(settings.tracking_uri), metrics)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(manager.run()) if start_refresher else None
+        yield
+        manager.stop()
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    app = FastAPI(
+        title="mlstack model API",
+        version=__version__,
+        description=f"Serves models:/{settings.model_name}@{settings.model_alias} from the MLflow registry.",
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.manager = manager
+    app.state.metrics = metrics
+    app.include_router(health)
+    app.include_router(v1)
+    app.add_exception_handler(ApiError, handle_api_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    routes = [route.path for router in (health, v1) for route in router.routes]
+    app.add_middleware(ObservabilityMiddleware, metrics=metrics, routes=routes)
+    return app
+
+
+async def _validation_error(request, exc: Exception):  # type: ignore[no-untyped-def]
+    assert isinstance(exc, RequestValidationError)
+    first = exc.errors()[0] if exc.errors() else {}
+    field = ".".join(str(part) for part in first.get("loc", ())[1:]) or None
+    error = InvalidInput(first.get("msg", "invalid request"), field=field)
+    return error_response(error, getattr(request.state, "request_id", None))
+
+
+async def _http_error(request, exc: Exception):  # type: ignore[no-untyped-def]
+    assert isinstance(exc, StarletteHTTPException)
+    error = ApiError(str(exc.detail))
+    error.status_code = exc.status_code
+    error.code = "not_found" if exc.status_code == 404 else "http_error"
+    return error_response(error, getattr(request.state, "request_id", None))
+
+
+def create_app_from_env() -> FastAPI:
+    """The uvicorn factory (`api.app:create_app_from_env`): settings from the environment."""
+    settings = ApiSettings()
+    configure_logging(settings.log_level)
+    return create_app(settings)

@@ -1,0 +1,42 @@
+"""FastAPI dependencies, declared once as Annotated aliases; the app's collaborators live on app.state."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from api.errors import Unauthorized
+from api.manager import ModelManager
+from api.metrics import ApiMetrics
+from api.settings import ApiSettings
+
+API_KEY_HEADER = "x-api-key"
+
+
+def _settings(request: Request) -> ApiSettings:
+    return request.app.state.settings
+
+
+def _manager(request: Request) -> ModelManager:
+    return request.app.state.manager
+
+
+def _metrics(request: Request) -> ApiMetrics:
+    return request.app.state.metrics
+
+
+def require_api_key(request: Request) -> None:
+    """When an API key is configured, /v1/* needs it in X-API-Key (compared in constant time)."""
+    expected = request.app.state.settings.api_key
+    if expected is None:
+        return
+    given = request.headers.get(API_KEY_HEADER, "")
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        raise Unauthorized("missing or wrong API key in the X-API-Key header", field="X-API-Key")
+
+
+SettingsDep = Annotated[ApiSettings, Depends(_settings)]
+ManagerDep = Annotated[ModelManager, Depends(_manager)]
+MetricsDep = Annotated[ApiMetrics, Depends(_metrics)]

@@ -1,0 +1,117 @@
+"""Prometheus metrics of one API process, and their exposition for the whole pod.
+
+With several uvicorn workers, PROMETHEUS_MULTIPROC_DIR is set (by `python -m api`) before any
+worker starts; every worker then writes its samples there and a scrape of any worker aggregates
+all of them, so one scrape sees the pod.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
+from prometheus_client.multiprocess import MultiProcessCollector
+
+# `*_created` series double the exposition and no alert or dashboard of ours reads them.
+disable_created_metrics()
+
+# Routes whose latency is not worth a histogram: probes and scrapes would drown the real traffic.
+UNTIMED_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
+LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+def multiprocess_dir() -> str | None:
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+
+
+class ApiMetrics:
+    """The metric families named in the chart's alerts and dashboard; one instance per app."""
+
+    content_type = CONTENT_TYPE_LATEST
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.requests = Counter(
+            "mlstack_http_requests",
+            "HTTP requests by route, method and status.",
+            ["route", "method", "status"],
+            registry=r,
+        )
+        self.latency = Histogram(
+            "mlstack_http_request_duration_seconds",
+            "Request latency by route, method and status (health and metrics routes excluded).",
+            ["route", "method", "status"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.predictions = Counter(
+            "mlstack_predictions",
+            "Records predicted, by the model version that predicted them.",
+            ["model_version"],
+            registry=r,
+        )
+        self.model_info = Gauge(
+            "mlstack_model_info",
+            "1 for the model version being served (0 for versions served before).",
+            ["name", "version", "run_id"],
+            multiprocess_mode="livemax",
+            registry=r,
+        )
+        self.model_loaded = Gauge(
+            "mlstack_model_loaded",
+            "1 while a model is loaded and serving.",
+            multiprocess_mode="livemin",
+            registry=r,
+        )
+        self.reloads = Counter("mlstack_model_reloads", "Model loads by result.", ["result"], registry=r)
+        self.registry_reachable = Gauge(
+            "mlstack_registry_reachable",
+            "1 if the last registry look-up succeeded.",
+            multiprocess_mode="livemin",
+            registry=r,
+        )
+        self.last_refresh = Gauge(
+            "mlstack_last_refresh_timestamp_seconds",
+            "Unix time of the last successful registry look-up.",
+            multiprocess_mode="livemax",
+            registry=r,
+        )
+        for result in ("success", "failure"):
+            self.reloads.labels(result)
+        self.model_loaded.set(0)
+        self.registry_reachable.set(0)
+
+    def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
+        status_label = str(status)
+        self.requests.labels(route, method, status_label).inc()
+        if route not in UNTIMED_ROUTES:
+            self.latency.labels(route, method, status_label).observe(seconds)
+
+    def registry_seen(self, reachable: bool) -> None:
+        self.registry_reachable.set(1 if reachable else 0)
+        if reachable:
+            self.last_refresh.set(time.time())
+
+    def model_swapped(self, old: tuple[str, str, str] | None, new: tuple[str, str, str]) -> None:
+        if old is not None:
+            self.model_info.labels(*old).set(0)
+        self.model_info.labels(*new).set(1)
+        self.model_loaded.set(1)
+
+    def render(self) -> bytes:
+        """Prometheus text for this process, or for every worker of the pod in multiprocess mode."""
+        if multiprocess_dir():
+            registry = CollectorRegistry()
+            MultiProcessCollector(registry)
+            return generate_latest(registry)
+        return generate_latest(self.registry)

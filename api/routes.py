@@ -1,0 +1,133 @@
+"""The HTTP surface: thin handlers that parse, ask the manager or the model, and shape the answer."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from api.deps import ManagerDep, MetricsDep, SettingsDep, require_api_key
+from api.errors import ModelNotReady
+from api.payload import check_content_type, parse_records, read_body
+
+logger = logging.getLogger("api.routes")
+
+# Batches up to this many records are predicted on the event loop (microseconds of work); larger
+# ones go to a thread so one big request cannot stall every other connection.
+INLINE_BATCH = 64
+
+_PREDICT_BODY_SCHEMA: dict[str, Any] = {
+    "oneOf": [
+        {
+            "type": "object",
+            "properties": {"inputs": {"type": "object", "additionalProperties": True}},
+            "required": ["inputs"],
+            "additionalProperties": False,
+        },
+        {
+            "type": "object",
+            "properties": {
+                "instances": {
+                    "type": "array",
+                    "items": {"type": "object", "additionalProperties": True},
+                    "minItems": 1,
+                }
+            },
+            "required": ["instances"],
+            "additionalProperties": False,
+        },
+    ]
+}
+_PREDICT_OPENAPI = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": _PREDICT_BODY_SCHEMA}},
+        "description": "One record keyed by feature name, or a batch of them. GET /v1/model lists the features.",
+    }
+}
+
+health = APIRouter(tags=["health"])
+v1 = APIRouter(prefix="/v1", tags=["model"], dependencies=[Depends(require_api_key)])
+_sample = itertools.count()
+
+
+def _json(payload: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        orjson.dumps(payload), status_code=status_code, media_type="application/json", headers=headers
+    )
+
+
+@health.get("/healthz", summary="200 while the process serves")
+async def healthz() -> Response:
+    return _json({"status": "ok"})
+
+
+@health.get("/readyz", summary="200 with the model version, or 503 with the reason")
+async def readyz(manager: ManagerDep) -> Response:
+    ready, body = manager.readiness()
+    return _json(body, status_code=200 if ready else 503)
+
+
+@health.get("/metrics", summary="Prometheus text", include_in_schema=False)
+async def metrics(metrics: MetricsDep) -> Response:
+    return Response(metrics.render(), media_type=metrics.content_type)
+
+
+@v1.get("/model", summary="The version being served, its metrics and input schema")
+async def model_info(manager: ManagerDep) -> Response:
+    model = manager.current
+    if model is None:
+        raise ModelNotReady(manager.readiness()[1]["reason"])
+    meta = model.metadata
+    return _json(
+        {
+            "name": meta.name,
+            "version": meta.version,
+            "alias": meta.alias,
+            "run_id": meta.run_id,
+            "source": meta.source,
+            "metrics": meta.metrics,
+            "dataset_fingerprint": meta.dataset_fingerprint,
+            "input_schema": model.schema.describe(),
+            "record_json_schema": model.schema.json_schema(),
+            "classes": model.classes,
+            "loaded_at": meta.loaded_at.isoformat(),
+        }
+    )
+
+
+@v1.post("/predict", summary="Predict one record or a batch", openapi_extra=_PREDICT_OPENAPI)
+async def predict(
+    request: Request, manager: ManagerDep, settings: SettingsDep, metrics: MetricsDep
+) -> Response:
+    check_content_type(request)
+    records = parse_records(await read_body(request, settings.max_body_bytes), settings.max_batch)
+    model = manager.current  # taken once: a swap during this request does not change our model
+    if model is None:
+        raise ModelNotReady(manager.readiness()[1]["reason"])
+    if len(records) <= INLINE_BATCH:
+        result = model.predict(records)
+    else:
+        result = await asyncio.to_thread(model.predict, records)
+    metrics.predictions.labels(model.version).inc(len(records))
+    request_id = request.state.request_id
+    body: dict[str, Any] = {"predictions": result.predictions, "model_version": model.version}
+    if result.probabilities is not None:
+        body["probabilities"] = result.probabilities
+        body["classes"] = result.classes
+    body["request_id"] = request_id
+    _log_prediction(request_id, model.version, len(records), settings.log_sample_rate)
+    return _json(body, headers={"X-Model-Version": model.version})
+
+
+def _log_prediction(request_id: str, version: str, rows: int, sample_rate: int) -> None:
+    extra = {"request_id": request_id, "model_version": version, "rows": rows}
+    if logger.isEnabledFor(logging.DEBUG):
+        logger.debug("predicted", extra=extra)
+    elif sample_rate and next(_sample) % sample_rate == 0 and logger.isEnabledFor(logging.INFO):
+        logger.info("predicted (sampled 1 in %d)", sample_rate, extra=extra)
