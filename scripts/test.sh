@@ -8,6 +8,7 @@ cd "${REPO_ROOT}"
 INSTALLERS=(
   scripts/install-python.sh    # project virtualenv from constraints.txt
   scripts/install-services.sh  # Postgres (Debian) and MinIO + mc (Go modules) for integration tests
+  scripts/install-kube.sh      # kube-apiserver & co, etcd, kwok (Go modules) for the cluster tier
 )
 
 main() {
