@@ -144,7 +144,7 @@ kwok_stages() {
 start_kwok() {
   kwok_stages >"${CLUSTER_DIR}/kwok.yaml"
   start kwok "${KUBE_BIN}/kwok" --kubeconfig "${CLUSTER_DIR}/kubeconfig" \
-    --config "${CLUSTER_DIR}/kwok.yaml" --manage-all-nodes=true \
+    --config "${CLUSTER_DIR}/kwok.yaml" --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
     --server-address "127.0.0.1:${KWOK_PORT}" --node-ip 127.0.0.1
   kubectl apply -f "${KUBE_BIN}/../stages/volume/fast/storage-class.yaml" >/dev/null
   local i
