@@ -102,7 +102,8 @@ start_apiserver() {
     --service-account-key-file "${d}/sa.pub" --service-account-signing-key-file "${d}/sa.key" \
     --service-account-issuer https://kubernetes.default.svc.cluster.local \
     --service-cluster-ip-range 10.96.0.0/16 \
-    --authorization-mode Node,RBAC --enable-priority-and-fairness=false
+    --authorization-mode Node,RBAC --enable-priority-and-fairness=false \
+    --kubelet-preferred-address-types InternalIP,Hostname
   wait_for kube-apiserver 90 kubectl --kubeconfig "${CLUSTER_DIR}/kubeconfig" get --raw /readyz
 }
 
