@@ -26,7 +26,7 @@ go_build_into() {
   local dir="$1" out="$2" ldflags="$3"
   shift 3
   (cd "${GOMOD_DIR}/${dir}" &&
-    CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -ldflags="-s -w ${ldflags}" -o "${out}/" "$@")
+    CGO_ENABLED=0 GOFLAGS=-mod=readonly go build -trimpath -ldflags="-s -w ${ldflags}" -o "${out}/" "$@")
 }
 
 build_kubernetes() {
