@@ -39,7 +39,7 @@ build_kubernetes() {
     ldflags+=" -X ${pkg}.gitTreeState=clean"
   done
   for cmd in "${KUBE_CMDS[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/${cmd}"); done
-  log "building ${KUBE_CMDS[*]} ${v} (cold: tens of minutes on 2 cores)"
+  log "building ${KUBE_CMDS[*]} ${v} (cold: about 7 minutes on 2 cores)"
   go_build_into kubernetes "${out}" "${ldflags}" "${pkgs[@]}"
 }
 
