@@ -36,7 +36,11 @@ class ApiSettings(BaseSettings):
     """Everything the serving process reads from its environment, once, at start."""
 
     model_config = SettingsConfigDict(
-        env_prefix="MLSTACK_", extra="ignore", protected_namespaces=(), use_attribute_docstrings=True
+        env_prefix="MLSTACK_",
+        extra="ignore",
+        protected_namespaces=(),
+        use_attribute_docstrings=True,
+        populate_by_name=True,
     )
 
     model_name: str = Field(min_length=1)
