@@ -15,9 +15,17 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
-def start_api(tmp_path: Path) -> Iterator[Callable[[MlflowServer, str], str]]:
+def api_processes() -> list[ManagedProcess]:
+    """The API processes `start_api` started in this test, in order (for tests that signal them)."""
+    return []
+
+
+@pytest.fixture
+def start_api(
+    tmp_path: Path, api_processes: list[ManagedProcess]
+) -> Iterator[Callable[[MlflowServer, str], str]]:
     """`start_api(server, model_name)` -> base URL of a running API that refreshes every second."""
-    started: list[ManagedProcess] = []
+    started = api_processes
 
     def _start(server: MlflowServer, model_name: str) -> str:
         port = free_port()
@@ -51,4 +59,5 @@ def start_api(tmp_path: Path) -> Iterator[Callable[[MlflowServer, str], str]]:
 
     yield _start
     for process in started:
-        process.stop()
+        if process.running:
+            process.stop()
