@@ -9,6 +9,7 @@ INSTALLERS=(
   scripts/install-python.sh    # project virtualenv from constraints.txt
   scripts/install-services.sh  # Postgres (Debian) and MinIO + mc (Go modules) for integration tests
   scripts/install-kube.sh      # kube-apiserver & co, etcd, kwok (Go modules) for the cluster tier
+  scripts/install-tools.sh     # helm, kubeconform, kube-score (Go modules) for the chart tier
 )
 
 main() {
