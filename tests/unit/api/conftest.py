@@ -96,7 +96,11 @@ AppFactory = Callable[..., FastAPI]
 
 
 @pytest.fixture
-def make_app(store: Store, tmp_path: Path) -> AppFactory:
+def make_app(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppFactory:
+    # What create_app does for a real server: no MLflow client retries, the refresher backs off itself.
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "5")
+
     def _make(model_name: str, tracking_uri: str | None = None, **overrides: object) -> FastAPI:
         settings = ApiSettings(
             model_name=model_name,
