@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # `make demo`: the whole flow on one machine with no cluster. Starts an MLflow tracking server
 # (SQLite + local artifacts under .state/demo), trains and registers a model, lets the gate promote
-# it, and prints what happened. Ctrl-C stops everything it started. `--once` exits after the summary.
+# it, starts the serving API on the Production model and sends it a prediction. Ctrl-C stops
+# everything it started. `--once` exits after the sample prediction.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 STATE_DIR="${MLSTACK_DEMO_STATE:-${REPO_ROOT}/.state/demo}"
 MLFLOW_PORT="${MLSTACK_DEMO_MLFLOW_PORT:-5000}"
+API_PORT="${MLSTACK_DEMO_API_PORT:-8080}"
 DEMO_DATA="${MLSTACK_DEMO_DATA:-sklearn:iris}"
 export MLSTACK_MODEL_NAME="${MLSTACK_MODEL_NAME:-iris-classifier}"
 export MLFLOW_TRACKING_URI="http://127.0.0.1:${MLFLOW_PORT}"
@@ -63,6 +65,28 @@ train() {
     2> >(grep -v -e '^Successfully registered' -e '^Created version' >&2)
 }
 
+start_api() {
+  port_free "${API_PORT}" || die "port ${API_PORT} is taken; set MLSTACK_DEMO_API_PORT to a free port"
+  log "starting the API on http://127.0.0.1:${API_PORT}"
+  MLSTACK_WORKERS=1 MLSTACK_REFRESH_SECONDS=2 python -m api --host 127.0.0.1 --port "${API_PORT}" \
+    >"${STATE_DIR}/api.log" 2>&1 &
+  PIDS+=("$!")
+  wait_http "http://127.0.0.1:${API_PORT}/readyz" "the API" "${STATE_DIR}/api.log" "$!"
+}
+
+sample_prediction() {
+  if [ "${DEMO_DATA}" != "sklearn:iris" ]; then
+    printf '\nGET /v1/model\n'
+    curl -fsS "http://127.0.0.1:${API_PORT}/v1/model"
+    printf '\n'
+    return 0
+  fi
+  local body='{"inputs": {"sepal length (cm)": 5.1, "sepal width (cm)": 3.5, "petal length (cm)": 1.4, "petal width (cm)": 0.2}}'
+  printf '\nPOST /v1/predict %s\n' "${body}"
+  curl -fsS -H 'Content-Type: application/json' -d "${body}" "http://127.0.0.1:${API_PORT}/v1/predict"
+  printf '\n'
+}
+
 main() {
   local once=false
   [ "${1:-}" = "--once" ] && once=true
@@ -73,7 +97,10 @@ main() {
   trap 'exit 130' INT TERM
   start_mlflow
   train
-  printf '\nMLflow UI: %s\n' "${MLFLOW_TRACKING_URI}"
+  start_api
+  sample_prediction
+  printf '\nMLflow UI: %s\nAPI:       http://127.0.0.1:%s (docs at /docs, metrics at /metrics)\n' \
+    "${MLFLOW_TRACKING_URI}" "${API_PORT}"
   if [ "${once}" = true ]; then
     return 0
   fi

@@ -28,7 +28,7 @@ def resolve(node, definitions, stack=()):
             return dict(SPECIAL[name])
         if name in stack:
             return {}
-        return resolve(definitions[name], definitions, stack + (name,))
+        return resolve(definitions[name], definitions, (*stack, name))
     out = {k: resolve(v, definitions, stack) for k, v in node.items() if not k.startswith("x-kubernetes")}
     if out.get("type") == "object" and "properties" in out:
         out["additionalProperties"] = False
