@@ -21,13 +21,11 @@ def api_processes() -> list[ManagedProcess]:
 
 
 @pytest.fixture
-def start_api(
-    tmp_path: Path, api_processes: list[ManagedProcess]
-) -> Iterator[Callable[[MlflowServer, str], str]]:
-    """`start_api(server, model_name)` -> base URL of a running API that refreshes every second."""
+def start_api(tmp_path: Path, api_processes: list[ManagedProcess]) -> Iterator[Callable[..., str]]:
+    """`start_api(server, model_name, workers=1)` -> base URL of a running API that refreshes every second."""
     started = api_processes
 
-    def _start(server: MlflowServer, model_name: str) -> str:
+    def _start(server: MlflowServer, model_name: str, workers: int = 1) -> str:
         port = free_port()
         process = ManagedProcess(
             name=f"api-{port}",
@@ -40,7 +38,7 @@ def start_api(
                 "--port",
                 str(port),
                 "--workers",
-                "1",
+                str(workers),
             ],
             log_dir=tmp_path,
             ready=lambda: http_ok(f"http://127.0.0.1:{port}/healthz"),
@@ -49,6 +47,7 @@ def start_api(
                 "MLSTACK_MODEL_NAME": model_name,
                 "MLSTACK_REFRESH_SECONDS": "1",
                 "MLSTACK_MODEL_CACHE_DIR": str(tmp_path / "cache"),
+                "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / f"metrics-{port}"),
                 "PYTHONPATH": str(REPO_ROOT),
             },
             cwd=REPO_ROOT,
