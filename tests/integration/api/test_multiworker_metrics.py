@@ -10,16 +10,10 @@ import pytest
 import requests
 
 from tests.integration.conftest import train_model
+from tests.support.iris import IRIS_ROW
 from tests.support.services import MlflowServer
 
 pytestmark = pytest.mark.integration
-
-IRIS_ROW = {
-    "sepal length (cm)": 5.1,
-    "sepal width (cm)": 3.5,
-    "petal length (cm)": 1.4,
-    "petal width (cm)": 0.2,
-}
 
 
 def _samples(text: str, name: str) -> list[float]:
