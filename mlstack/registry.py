@@ -104,12 +104,10 @@ class Registry:
     def version_for_alias(self, name: str, alias: str) -> ModelVersionRef | None:
         """The version behind `name@alias`, or None when the model or the alias does not exist yet."""
         try:
-            mv = self._client.get_model_version_by_alias(name, alias)
-        except MlflowException as exc:
-            if exc.error_code in _NOT_FOUND_CODES and "not found" in str(exc).lower():
+            mv = self._call(lambda: self._client.get_model_version_by_alias(name, alias))
+        except MlflowException as exc:  # `_call` lets only the not-found codes through
+            if "not found" in str(exc).lower():
                 return None
-            raise RegistryUnavailable(str(exc)) from exc
-        except requests.RequestException as exc:
             raise RegistryUnavailable(str(exc)) from exc
         return ModelVersionRef.from_entity(mv)
 

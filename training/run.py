@@ -115,7 +115,7 @@ def train(prepared: Prepared, registry: Registry, progress: ProgressCallback | N
         mlflow.log_params({f"model.{key}": value for key, value in params.items()})
         mlflow.log_metrics(metrics)
         model_info = _log_model(model, x_train)
-        version = _register(prepared, model_info.model_uri, run.info.run_id, metrics)
+        version = _register(prepared, model_info.model_uri, run.info.run_id)
         try:
             decision = _gate(prepared, registry, version, metrics, x_test, y_test)
         except BaseException:
@@ -235,7 +235,7 @@ def _choose_params(
     return best[1]
 
 
-def _register(prepared: Prepared, model_uri: str, run_id: str, metrics: dict[str, float]) -> ModelVersionRef:
+def _register(prepared: Prepared, model_uri: str, run_id: str) -> ModelVersionRef:
     settings = prepared.settings
     registered = mlflow.register_model(
         model_uri,
