@@ -133,3 +133,59 @@ new random one otherwise. (list $ SECRET_NAME KEY LENGTH) -> base64 value.
       {{- include "mlstack.selectorLabels" (list $root $component) | nindent 6 }}
 {{- end }}
 {{- end -}}
+
+{{/* Egress rule: DNS look-ups to any resolver (cluster DNS lives in kube-system under any name). */}}
+{{- define "mlstack.egressDns" -}}
+- ports:
+    - port: 53
+      protocol: UDP
+    - port: 53
+      protocol: TCP
+{{- end -}}
+
+{{/* Egress rule to one component's pods on a port: (list $ "mlflow" 5000). */}}
+{{- define "mlstack.egressTo" -}}
+{{- $root := index . 0 -}}
+- to:
+    - podSelector:
+        matchLabels:
+          {{- include "mlstack.selectorLabels" (list $root (index . 1)) | nindent 10 }}
+  ports:
+    - port: {{ index . 2 }}
+      protocol: TCP
+{{- end -}}
+
+{{/* Egress rule to an address outside the cluster on a port (an external database or S3): (list PORT). */}}
+{{- define "mlstack.egressAnywhere" -}}
+- to:
+    - ipBlock:
+        cidr: 0.0.0.0/0
+    - ipBlock:
+        cidr: ::/0
+  ports:
+    - port: {{ index . 0 }}
+      protocol: TCP
+{{- end -}}
+
+{{/* TCP port of the S3 endpoint (explicit port, else 443 for https and 80 for http). */}}
+{{- define "mlstack.s3.port" -}}
+{{- $url := urlParse (include "mlstack.s3.endpoint" .) -}}
+{{- $parts := splitList ":" $url.host -}}
+{{- if gt (len $parts) 1 }}{{ last $parts }}{{ else if eq $url.scheme "https" }}443{{ else }}80{{ end -}}
+{{- end -}}
+
+{{/* Egress rules of a pod that talks to MLflow's backends (the server and its migration Job). */}}
+{{- define "mlstack.egressToDatabase" -}}
+{{- if .Values.global.externalDatabase.host }}
+{{- include "mlstack.egressAnywhere" (list .Values.global.externalDatabase.port) }}
+{{- else }}
+{{- include "mlstack.egressTo" (list . "postgresql" 5432) }}
+{{- end }}
+{{- end -}}
+{{- define "mlstack.egressToObjectStore" -}}
+{{- if .Values.global.externalS3.endpoint }}
+{{- include "mlstack.egressAnywhere" (list (include "mlstack.s3.port" .)) }}
+{{- else }}
+{{- include "mlstack.egressTo" (list . "minio" 9000) }}
+{{- end }}
+{{- end -}}
