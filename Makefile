@@ -13,8 +13,12 @@ demo: ## Train, register and serve a model on this machine, no cluster (Ctrl-C s
 test: ## Install what the tests need and run every tier (exits non-zero on any failure)
 	scripts/test.sh
 
-lint: ## Linters only: ruff, shellcheck, actionlint, chart lint
+lint: ## Linters only: ruff, shellcheck, chart lint (helm lint, kubeconform, kube-score)
 	scripts/lint.sh
+	scripts/lint-chart.sh
+
+chart-docs: ## Regenerate the chart's values.schema.json and values table from the values comments
+	scripts/install-python.sh && .venv/bin/python scripts/gen-chart-docs.py
 
 bench: ## Benchmark the API against `mlflow models serve` (never part of `make test`)
 	scripts/bench.sh
@@ -62,4 +66,4 @@ cluster-down: ## Stop the local control plane and remove its state
 help: ## Show this list
 	@awk 'BEGIN {FS = ":.*##"} /^##@/ {printf "\n%s\n", substr($$0, 5)} /^[a-z-]+:.*##/ {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-.PHONY: demo test lint bench images base-image kind-up kind-load deploy train port-forward smoke e2e kind-down cluster-up cluster-down help
+.PHONY: demo test lint chart-docs bench images base-image kind-up kind-load deploy train port-forward smoke e2e kind-down cluster-up cluster-down help

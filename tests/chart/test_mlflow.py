@@ -1,0 +1,86 @@
+"""mlflow subchart: the server's flags, its backends, probes, and the migration hook."""
+
+from tests.chart.conftest import EXTERNAL, container, env, hook, render
+
+DEPLOY = "mlstack-mlflow"
+
+
+def _args(out) -> dict[str, str]:
+    args = container(out.get("Deployment", DEPLOY), "mlflow")["args"]
+    return dict(a.removeprefix("--").split("=", 1) if "=" in a else (a.removeprefix("--"), "") for a in args)
+
+
+def test_server_serves_artifacts_from_the_bucket_on_the_postgres_backend():
+    out = render()
+    mlflow = container(out.get("Deployment", DEPLOY), "mlflow")
+    assert mlflow["command"] == ["mlflow", "server"]
+    args = _args(out)
+    assert args["host"] == "0.0.0.0" and args["port"] == "5000"
+    assert "serve-artifacts" in args
+    assert args["artifacts-destination"] == "s3://mlflow/artifacts"
+    assert args["backend-store-uri"] == "$(MLFLOW_BACKEND_STORE_URI)"
+    variables = env(mlflow)
+    assert variables["MLFLOW_BACKEND_STORE_URI"] == "postgresql://mlflow@mlstack-postgresql:5432/mlflow"
+    assert variables["PGPASSWORD"] == {"secretKeyRef": {"name": "mlstack-postgresql", "key": "password"}}
+    assert variables["MLFLOW_S3_ENDPOINT_URL"] == "http://mlstack-minio:9000"
+
+
+def test_allowed_hosts_cover_every_service_name_and_localhost():
+    hosts = _args(render({"mlflow": {"extraAllowedHosts": ["mlflow.example.com"]}}))["allowed-hosts"].split(
+        ","
+    )
+    for name in (
+        "mlstack-mlflow",
+        "mlstack-mlflow.ml",
+        "mlstack-mlflow.ml.svc",
+        "mlstack-mlflow.ml.svc.cluster.local",
+    ):
+        assert name in hosts and f"{name}:*" in hosts
+    assert {"localhost:*", "127.0.0.1:*", "mlflow.example.com"} <= set(hosts)
+
+
+def test_external_database_uri_carries_host_port_and_sslmode_but_no_password():
+    out = render(EXTERNAL)
+    uri = env(container(out.get("Deployment", DEPLOY), "mlflow"))["MLFLOW_BACKEND_STORE_URI"]
+    assert uri == "postgresql://mlflow@pg.example.internal:6432/mlflow?sslmode=require"
+    assert _args(out)["artifacts-destination"] == "s3://mlflow/artifacts"
+
+
+def test_probes_use_health():
+    mlflow = container(render().get("Deployment", DEPLOY), "mlflow")
+    assert mlflow["startupProbe"]["httpGet"]["path"] == "/health"
+    assert mlflow["readinessProbe"]["httpGet"]["path"] == "/health"
+    assert mlflow["livenessProbe"]["tcpSocket"]["port"] == "http"
+
+
+def test_migration_hook_runs_before_upgrades_and_waits_for_the_database():
+    out = render()
+    job = out.get("Job", f"{DEPLOY}-migrate")
+    events, weight = hook(job)
+    # The bundled Postgres does not exist before install: the init container migrates a fresh install.
+    assert events == {"pre-upgrade"}
+    assert weight < 0
+    command = container(job, "migrate")["command"]
+    assert command[:3] == ["python", "-m", "mlstack.db_migrate"] and "--wait-seconds" in command
+    init = container(out.get("Deployment", DEPLOY), "migrate")
+    assert init["command"] == command
+    assert env(init)["MLFLOW_BACKEND_STORE_URI"] == env(container(job, "migrate"))["MLFLOW_BACKEND_STORE_URI"]
+
+
+def test_migration_hook_also_runs_pre_install_with_an_external_database():
+    events, _ = hook(render(EXTERNAL).get("Job", f"{DEPLOY}-migrate"))
+    assert events == {"pre-install", "pre-upgrade"}
+
+
+def test_hook_weights_order_migration_before_bucket():
+    out = render()
+    _, migrate = hook(out.get("Job", f"{DEPLOY}-migrate"))
+    _, bucket = hook(out.get("Job", "mlstack-minio-bucket"))
+    assert migrate < bucket
+
+
+def test_replicas_get_a_disruption_budget():
+    assert render().find("PodDisruptionBudget", DEPLOY) is None
+    out = render({"mlflow": {"replicas": 3}})
+    assert out.get("Deployment", DEPLOY)["spec"]["replicas"] == 3
+    assert out.get("PodDisruptionBudget", DEPLOY)["spec"]["maxUnavailable"] == 1
