@@ -50,7 +50,7 @@ def test_probes_use_health():
     mlflow = container(render().get("Deployment", DEPLOY), "mlflow")
     assert mlflow["startupProbe"]["httpGet"]["path"] == "/health"
     assert mlflow["readinessProbe"]["httpGet"]["path"] == "/health"
-    assert mlflow["livenessProbe"]["tcpSocket"]["port"] == "http"
+    assert mlflow["livenessProbe"]["httpGet"]["path"] == "/health"
 
 
 def test_migration_hook_runs_before_upgrades_and_waits_for_the_database():
