@@ -66,3 +66,18 @@ activate_venv() {
   export PATH="${venv}/bin:${PATH}"
   export PYTHONPATH="${REPO_ROOT}${PYTHONPATH:+:${PYTHONPATH}}"
 }
+
+# docker_cli [ARGS...]: run the docker client that can build with BuildKit (for --secret). A client
+# with the buildx plugin does; an old (<23) client does with DOCKER_BUILDKIT=1; Docker 23+ without
+# buildx cannot, so prefer Debian's /usr/bin/docker then. Without arguments, print the command.
+docker_cli() {
+  local cli=docker
+  if ! docker buildx version >/dev/null 2>&1 && [ -x /usr/bin/docker ]; then
+    cli=/usr/bin/docker
+  fi
+  if [ $# -eq 0 ]; then
+    printf '%s\n' "${cli}"
+    return 0
+  fi
+  DOCKER_BUILDKIT=1 "${cli}" "$@"
+}

@@ -106,6 +106,9 @@ def test_notes_tell_the_user_what_to_run_next(tmp_path):
     assert "kubectl -n ml create job train-$(date +%s) --from=cronjob/mlstack-trainer" in notes
     assert "port-forward svc/mlstack-api 8080:8080" in notes
     assert "/readyz" in notes and "helm -n ml test mlstack" in notes
+    # The sample prediction uses the API's real envelope ({"inputs": one record}).
+    body = notes.split("-d '", 1)[1].split("'", 1)[0]
+    assert list(json.loads(body)) == ["inputs"]
 
 
 def _normalised(text: str) -> str:

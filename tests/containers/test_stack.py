@@ -1,0 +1,151 @@
+"""The whole stack from the images, wired exactly as the chart renders it: train, serve, promote,
+restart Postgres, lose MLflow. Containers run read-only, with every capability dropped, as the
+chart's UID."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.containers.stack import Render, Stack, docker
+from tests.support.iris import IRIS_ROW
+
+pytestmark = [pytest.mark.containers, pytest.mark.timeout(1500)]
+
+
+def wait_for(check: Callable[[], bool], what: str, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"timed out after {timeout:.0f}s waiting for {what}"
+        time.sleep(1)
+
+
+def answers(url: str, status: int = 200) -> Callable[[], bool]:
+    def check() -> bool:
+        try:
+            return requests.get(url, timeout=3).status_code == status
+        except requests.RequestException:
+            return False
+
+    return check
+
+
+def pg_ready(cname: str, rendered: Render) -> Callable[[], bool]:
+    """The chart's own readiness command (pg_isready), run inside the container."""
+    probe = rendered.pod_spec("StatefulSet", "mlstack-postgresql")["containers"][0]["readinessProbe"]
+    command = probe["exec"]["command"]
+    return lambda: subprocess.run(["docker", "exec", cname, *command], capture_output=True).returncode == 0
+
+
+@pytest.fixture
+def stack(rendered: Render, workdir: Path) -> Iterator[Stack]:
+    s = Stack(rendered, workdir)
+    yield s
+    s.close()
+
+
+def registry(mlflow: str, path: str, **params: str) -> dict:
+    response = requests.get(f"{mlflow}/api/2.0/mlflow/{path}", params=params, timeout=10)
+    response.raise_for_status()
+    return response.json()
+
+
+def run_ids(mlflow: str) -> set[str]:
+    experiments = registry(mlflow, "experiments/search", max_results="100")["experiments"]
+    body = {"experiment_ids": [e["experiment_id"] for e in experiments], "max_results": 1000}
+    response = requests.post(f"{mlflow}/api/2.0/mlflow/runs/search", json=body, timeout=10)
+    response.raise_for_status()
+    return {r["info"]["run_id"] for r in response.json().get("runs", [])}
+
+
+def version_numbers(mlflow: str) -> set[str]:
+    found = registry(mlflow, "model-versions/search", filter="name='iris'").get("model_versions", [])
+    return {v["version"] for v in found}
+
+
+def test_stack_from_images(stack: Stack, rendered: Render) -> None:
+    pg = stack.start("StatefulSet", "mlstack-postgresql", "postgresql", alias="mlstack-postgresql")
+    wait_for(pg_ready(pg, rendered), "Postgres readiness (pg_isready)", 120)
+
+    minio = stack.start("StatefulSet", "mlstack-minio", "minio", alias="mlstack-minio", publish=9000)
+    wait_for(answers(f"{stack.url(minio, 9000)}/minio/health/ready"), "MinIO readiness")
+    bucket = stack.run_once("Job", "mlstack-minio-bucket", "create-bucket")
+    assert bucket.returncode == 0, bucket.stdout + bucket.stderr
+    again = stack.run_once("Job", "mlstack-minio-bucket", "create-bucket")
+    assert again.returncode == 0, "the bucket Job must be safe to re-run:\n" + again.stdout + again.stderr
+
+    migrate = stack.run_once("Deployment", "mlstack-mlflow", "migrate")
+    assert migrate.returncode == 0, migrate.stderr[-3000:]
+    mlflow_c = stack.start("Deployment", "mlstack-mlflow", "mlflow", alias="mlstack-mlflow", publish=5000)
+    mlflow = stack.url(mlflow_c, 5000)
+    wait_for(answers(f"{mlflow}/health"), "MLflow /health", 180)
+
+    api_c = stack.start("Deployment", "mlstack-api", "api", alias="mlstack-api", publish=8080)
+    api = stack.url(api_c, 8080)
+    wait_for(answers(f"{api}/healthz"), "API /healthz")
+    not_ready = requests.get(f"{api}/readyz", timeout=5)
+    assert not_ready.status_code == 503, "the API must not be ready before any model exists"
+
+    # A deliberately weak first model, then the default one, which the gate promotes.
+    first = stack.run_once(
+        "CronJob", "mlstack-trainer", "trainer", extra_env={"MLSTACK_PARAMS": json.dumps({"C": 0.0005})}
+    )
+    assert first.returncode == 0, first.stderr[-4000:]
+    wait_for(answers(f"{api}/readyz"), "API readiness after the first training run", 120)
+    response = requests.post(f"{api}/v1/predict", json={"inputs": IRIS_ROW}, timeout=10)
+    assert response.status_code == 200, response.text
+    assert response.json()["model_version"] == "1"
+
+    second = stack.run_once("CronJob", "mlstack-trainer", "trainer")
+    assert second.returncode == 0, second.stderr[-4000:]
+    model = registry(mlflow, "registered-models/get", name="iris")["registered_model"]
+    assert {a["alias"]: a["version"] for a in model.get("aliases", [])}.get("production") == "2", model
+    wait_for(
+        lambda: (
+            requests.post(f"{api}/v1/predict", json={"inputs": IRIS_ROW}, timeout=10)
+            .json()
+            .get("model_version")
+            == "2"
+        ),
+        "the API to follow the promotion to version 2",
+        60,
+    )
+    assert requests.post(f"{api}/v1/predict", json={"inputs": IRIS_ROW}, timeout=10).json()[
+        "predictions"
+    ] == [0]
+
+    # Postgres restarts: runs and versions are all still there.
+    runs_before, versions_before = run_ids(mlflow), version_numbers(mlflow)
+    assert len(runs_before) >= 2 and versions_before == {"1", "2"}
+    docker("restart", pg)
+    wait_for(pg_ready(pg, rendered), "Postgres readiness after restart", 120)
+
+    def registry_back() -> bool:
+        try:
+            return version_numbers(mlflow) == versions_before
+        except requests.RequestException:
+            return False
+
+    wait_for(registry_back, "MLflow to answer with every version after the Postgres restart", 60)
+    assert run_ids(mlflow) == runs_before
+
+    # MLflow goes away: the API keeps serving the model it has and stays Ready.
+    docker("stop", mlflow_c)
+    for _ in range(20):
+        response = requests.post(f"{api}/v1/predict", json={"inputs": IRIS_ROW}, timeout=10)
+        assert response.status_code == 200 and response.json()["model_version"] == "2"
+    time.sleep(3)  # several refresh periods (api.refreshSeconds=1) against the missing registry
+    assert requests.get(f"{api}/readyz", timeout=5).status_code == 200
+    metrics = requests.get(f"{api}/metrics", timeout=5).text
+    assert "mlstack_registry_reachable 0.0" in metrics
+
+    # The containers really ran with the chart's restrictions.
+    inspect = json.loads(docker("inspect", api_c))[0]["HostConfig"]
+    assert inspect["ReadonlyRootfs"] is True and inspect["CapDrop"] == ["ALL"]
+    assert json.loads(docker("inspect", api_c))[0]["Config"]["User"] == "10001:10001"
