@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make images`: build mlstack/mlflow, mlstack/api and mlstack/trainer tagged with the project
+# `make images`: build mlstack/mlflow, mlstack/api and mlstack/trainer (or the ones named as
+# arguments) tagged with the project
 # version, from BASE_IMAGE (default: each Dockerfile's public python image; scripts/build-base-image.sh
 # makes an offline one). MLSTACK_CA_BUNDLE (default: the system trust store, if present; empty to
 # skip) is passed as a BuildKit secret for TLS-intercepting proxies. Prints each image's size and
@@ -25,11 +26,16 @@ main() {
     args+=(--secret "id=ca_bundle,src=${ca}")
   fi
   local name started
-  for name in "${IMAGES[@]}"; do
+  [ $# -gt 0 ] || set -- "${IMAGES[@]}"
+  for name in "$@"; do
+    [ -f "${REPO_ROOT}/images/${name}/Dockerfile" ] || die "no image ${name} (images/${name}/Dockerfile)"
     started=${SECONDS}
     log "building mlstack/${name}:${version}${BASE_IMAGE:+ from ${BASE_IMAGE}}"
-    DOCKER_BUILDKIT=1 "${docker}" build --progress=plain -q "${args[@]}" \
-      -f "${REPO_ROOT}/images/${name}/Dockerfile" -t "mlstack/${name}:${version}" "${REPO_ROOT}" >/dev/null
+    local build_log="${MLSTACK_CACHE}/logs/build-${name}.log"
+    mkdir -p "$(dirname "${build_log}")"
+    DOCKER_BUILDKIT=1 "${docker}" build --progress=plain "${args[@]}" \
+      -f "${REPO_ROOT}/images/${name}/Dockerfile" -t "mlstack/${name}:${version}" "${REPO_ROOT}" >"${build_log}" 2>&1 \
+      || { tail -n 30 "${build_log}" >&2; die "building mlstack/${name} failed (full log: ${build_log})"; }
     local bytes
     bytes="$("${docker}" image inspect -f '{{.Size}}' "mlstack/${name}:${version}")"
     log "mlstack/${name}:${version} $((bytes / 1000000)) MB, built in $((SECONDS - started))s"

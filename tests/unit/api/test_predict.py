@@ -30,7 +30,11 @@ async def test_single_record_and_batch_match_the_pipeline(
 
     single = await iris_client.post("/v1/predict", json={"inputs": records[77]})
     assert single.json()["predictions"] == [payload["predictions"][77]]
-    assert single.json()["probabilities"] == [payload["probabilities"][77]]
+    # The same row inside a 150-row batch goes through BLAS in other blocks than alone, so the
+    # probabilities may differ in the last bit (scikit-learn's own predict_proba does the same).
+    np.testing.assert_allclose(
+        single.json()["probabilities"], [payload["probabilities"][77]], rtol=1e-12, atol=0
+    )
 
 
 async def test_fast_path_equals_the_full_pipeline(make_app: AppFactory, iris_model: str) -> None:
