@@ -10,7 +10,9 @@ DOCKERD_LOG="${MLSTACK_CACHE}/dockerd.log"
 start_dockerd() {
   command -v dockerd >/dev/null || return 1
   log "starting dockerd (log: ${DOCKERD_LOG})"
-  nohup dockerd >"${DOCKERD_LOG}" 2>&1 &
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  ${sudo} nohup dockerd >"${DOCKERD_LOG}" 2>&1 &
   local _
   for _ in $(seq 60); do
     docker_cli info >/dev/null 2>&1 && return 0

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Chart tooling at the versions pinned in scripts/versions.env: helm, kubeconform and kube-score,
-# built once with `go install` into the tool cache, and kubeconform's JSON schemas for
-# KUBERNETES_VERSION under ${MLSTACK_CACHE}/kube-schemas. Idempotent; quick when the cache is warm.
+# Chart and CI tooling at the versions pinned in scripts/versions.env: helm, kubeconform, kube-score
+# and actionlint, built once with `go install` into the tool cache, and kubeconform's JSON schemas
+# for KUBERNETES_VERSION under ${MLSTACK_CACHE}/kube-schemas. Idempotent; quick when the cache is warm.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 install_binaries() {
   go_install helm helm.sh/helm/v3/cmd/helm "${HELM_VERSION}"
   go_install kubeconform github.com/yannh/kubeconform/cmd/kubeconform "${KUBECONFORM_VERSION}"
   go_install kube-score github.com/zegl/kube-score/cmd/kube-score "${KUBE_SCORE_VERSION}"
+  go_install actionlint github.com/rhysd/actionlint/cmd/actionlint "${ACTIONLINT_VERSION}"
 }
 
 # kubeconform cannot download schemas here: convert the pinned Kubernetes release's OpenAPI document

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Static checks that need no services: ruff (lint + format) on the Python code, shellcheck on every
-# shell script. `make test` runs this before the test tiers.
+# shell script, actionlint on the GitHub workflows. `make test` runs this before the test tiers.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "${REPO_ROOT}"
 
@@ -18,10 +18,17 @@ lint_shell() {
   shellcheck --external-sources --source-path=SCRIPTDIR "${scripts[@]}"
 }
 
+lint_workflows() {
+  "${REPO_ROOT}/scripts/install-tools.sh"
+  log "actionlint on .github/workflows"
+  actionlint -shellcheck "$(command -v shellcheck)"
+}
+
 main() {
   activate_venv
   lint_python
   lint_shell
+  lint_workflows
 }
 
 main "$@"

@@ -124,3 +124,27 @@ def test_default_render_matches_the_snapshot():
         SNAPSHOT.write_text(current)
         pytest.skip(f"snapshot written to {SNAPSHOT}; review and commit it")
     assert current == SNAPSHOT.read_text(), "default render changed; MLSTACK_UPDATE_SNAPSHOTS=1 accepts it"
+
+
+def test_mlstack_images_default_to_the_release_version():
+    """Every mlstack image is tagged with the umbrella's appVersion (what `make images` builds)."""
+    app_version = yaml.safe_load((CHART / "Chart.yaml").read_text())["appVersion"]
+    images = {
+        c["image"]
+        for o in render().objects
+        if o["kind"] in ("Deployment", "StatefulSet", "Job", "CronJob", "Pod")
+        for c in pod_spec_containers(o)
+    }
+    ours = {i for i in images if i.startswith("mlstack/")}
+    assert ours == {f"mlstack/{n}:{app_version}" for n in ("mlflow", "api", "trainer")}
+    tagged = render({"global": {"image": {"registry": "r.example.com", "tag": "1.2.3"}}}).objects
+    assert "r.example.com/mlstack/api:1.2.3" in {
+        c["image"] for o in tagged if o["kind"] == "Deployment" for c in pod_spec_containers(o)
+    }
+
+
+def pod_spec_containers(obj: dict) -> list[dict]:
+    from tests.chart.conftest import pod_spec
+
+    spec = pod_spec(obj)
+    return spec.get("initContainers", []) + spec["containers"]

@@ -151,10 +151,10 @@ class Stack:
                     self.volumes.append(volume)
                 args += ["-v", f"{volume}:{mount['mountPath']}"]
             elif source and "emptyDir" in source:
-                args += [
-                    "--tmpfs",
-                    f"{mount['mountPath']}:rw,mode=1777,size={source['emptyDir'].get('sizeLimit', '64Mi').replace('Mi', 'm').replace('Gi', 'g')}",
-                ]
+                # An anonymous volume, like a disk-backed emptyDir: writable by the pod's user. (A
+                # Docker tmpfs over a directory the image already has takes that directory's mode
+                # with root as owner, which an emptyDir never does.)
+                args += ["--mount", f"type=volume,destination={mount['mountPath']}"]
             elif source and "configMap" in source:
                 folder = self.workdir / f"{source['configMap']['name']}-{self.suffix}"
                 folder.mkdir(parents=True, exist_ok=True)
@@ -218,7 +218,7 @@ class Stack:
 
     def close(self) -> None:
         for cname in self.containers:
-            docker("rm", "-f", cname, check=False)
+            docker("rm", "-f", "-v", cname, check=False)
         for volume in self.volumes:
             docker("volume", "rm", "-f", volume, check=False)
         docker("network", "rm", self.network, check=False)
