@@ -4,16 +4,20 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "${REPO_ROOT}/scripts/kind-lib.sh"
 
-# kind nodes are privileged containers; some Docker setups (rootless, gVisor, locked-down VMs) refuse them.
+# kind nodes are privileged containers; some Docker setups (rootless, gVisor, locked-down VMs) refuse
+# them. Probe with an image already here (kind's node image, else any local one) before pulling.
 check_privileged() {
   local image="${KIND_NODE_IMAGE}"
-  docker image inspect "${image}" >/dev/null 2>&1 || docker pull "${image}" >/dev/null
+  if ! docker image inspect "${image}" >/dev/null 2>&1; then
+    image="$(docker image ls --format '{{.Repository}}:{{.Tag}}' | grep -v '<none>' | head -n 1)"
+    [ -n "${image}" ] || { docker pull "${KIND_NODE_IMAGE}" >/dev/null && image="${KIND_NODE_IMAGE}"; }
+  fi
   local out
-  if ! out="$(docker run --rm --privileged --entrypoint /bin/true "${image}" 2>&1)"; then
+  if ! out="$(docker run --rm --privileged --user 0 --entrypoint /bin/true "${image}" 2>&1)"; then
     log "this Docker engine cannot run privileged containers, which kind needs for its nodes:"
     log "  ${out}"
-    log "use a machine or CI runner with privileged Docker (e.g. GitHub's ubuntu-latest), or run"
-    log "the chart against the local control plane instead: make cluster-up (simulated nodes)"
+    log "use a machine or CI runner with privileged Docker (e.g. GitHub's ubuntu-24.04), or test the"
+    log "chart against the local control plane instead: make cluster-up (simulated nodes)"
     exit 3
   fi
 }
@@ -29,9 +33,9 @@ install_metrics_server() {
 }
 
 main() {
-  kind_tools
   command -v docker >/dev/null || die "kind needs Docker: install it (Debian: apt-get install docker.io)"
   docker info >/dev/null 2>&1 || die "Docker is installed but its daemon does not answer"
+  kind_tools
   if kind get clusters 2>/dev/null | grep -qx "${KIND_CLUSTER_NAME}"; then
     log "kind cluster ${KIND_CLUSTER_NAME} exists"
   else
