@@ -39,7 +39,9 @@ def main() -> int:
     for module in list(sys.modules.values()):
         source = getattr(module, "__file__", None) or ""
         if source.endswith(".py") and "/site-packages/" in source:
-            py_compile.compile(source, doraise=True, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+            py_compile.compile(
+                source, doraise=True, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH
+            )
             count += 1
     sys.stderr.write(f"compiled {count} modules\n")
     return 0
