@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.batching import MicroBatcher
 from api.errors import ApiError, InvalidInput, error_response, handle_api_error
 from api.manager import ModelManager
 from api.metrics import ApiMetrics
@@ -66,6 +67,11 @@ def create_app(
     app.state.settings = settings
     app.state.manager = manager
     app.state.metrics = metrics
+    app.state.batcher = (
+        MicroBatcher(max_rows=settings.micro_batch_max_rows, max_wait_s=settings.micro_batch_wait_ms / 1000)
+        if settings.micro_batching
+        else None
+    )
     app.include_router(health)
     app.include_router(v1)
     app.add_exception_handler(ApiError, handle_api_error)

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import orjson
+import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
 
@@ -54,6 +55,15 @@ class Prediction:
     probabilities: list[list[float]] | None
     classes: list[Any] | None
 
+    def rows(self, start: int, stop: int) -> Prediction:
+        """The predictions of rows [start, stop): one request's share of a coalesced batch."""
+        probabilities = None if self.probabilities is None else self.probabilities[start:stop]
+        return Prediction(self.predictions[start:stop], probabilities, self.classes)
+
+
+# Validated features: a float matrix on the numeric fast path, a typed DataFrame otherwise.
+Features = np.ndarray | pd.DataFrame
+
 
 class LoadedModel:
     """One fitted pipeline ready to serve; immutable once built, so requests can share it freely."""
@@ -73,6 +83,8 @@ class LoadedModel:
             np.asarray(estimator.classes_).tolist() if hasattr(estimator, "predict_proba") else None
         )
         self._fast = _numeric_fast_path(estimator, schema)
+        self._class_array = np.asarray(self.classes, dtype=object) if self.classes is not None else None
+        self._labels_from_proba = self.classes is not None
 
     @property
     def version(self) -> str:
@@ -82,20 +94,42 @@ class LoadedModel:
     def uses_fast_path(self) -> bool:
         return self._fast is not None
 
+    def validate(self, records: Sequence[Any]) -> Features:
+        """Records as model input; raises InvalidInput naming the field and record index."""
+        if self._fast is not None:
+            return self.schema.matrix(records)
+        return self.schema.frame(records)
+
+    @staticmethod
+    def combine(parts: Sequence[Features]) -> Features:
+        """Several requests' validated features as one model input (rows in order)."""
+        if len(parts) == 1:
+            return parts[0]
+        if isinstance(parts[0], np.ndarray):
+            return np.concatenate(parts)
+        return pd.concat(parts, ignore_index=True)
+
+    def predict_features(self, features: Features) -> Prediction:
+        """Predict validated features with one pass through the model where possible."""
+        if self._fast is not None:
+            transform, predictor = self._fast
+            features = transform(features)
+        else:
+            predictor = self.estimator
+        if self.classes is None:
+            return Prediction(np.asarray(predictor.predict(features)).tolist(), None, None)
+        probabilities = predictor.predict_proba(features)
+        if self._labels_from_proba:
+            # The class of highest probability: what predict computes for these classifiers, without
+            # running the model (and scikit-learn's input checks) a second time. warm() verifies it.
+            predictions = self._class_array.take(probabilities.argmax(axis=1)).tolist()
+        else:
+            predictions = np.asarray(predictor.predict(features)).tolist()
+        return Prediction(predictions, probabilities.tolist(), self.classes)
+
     def predict(self, records: Sequence[Any]) -> Prediction:
         """Validate `records` (raises InvalidInput naming field and index) and predict them."""
-        if self._fast is not None:
-            transform, final = self._fast
-            features = transform(self.schema.matrix(records))
-            predictor = final
-        else:
-            features = self.schema.frame(records)
-            predictor = self.estimator
-        predictions = predictor.predict(features)
-        probabilities = None
-        if self.classes is not None:
-            probabilities = predictor.predict_proba(features).tolist()
-        return Prediction(np.asarray(predictions).tolist(), probabilities, self.classes)
+        return self.predict_features(self.validate(records))
 
     def predict_reference(self, records: Sequence[Any]) -> Prediction:
         """The slow, obviously-correct path: a typed DataFrame through the whole pipeline."""
@@ -104,12 +138,18 @@ class LoadedModel:
         return Prediction(np.asarray(self.estimator.predict(frame)).tolist(), probabilities, self.classes)
 
     def warm(self) -> None:
-        """Predict the logged input example on both paths; any error or disagreement fails the load."""
+        """Check each prediction shortcut against the plain pipeline on the logged input example and
+        switch off any that disagrees (an error here fails the load)."""
         if not self.input_example:
             return
-        fast = self.predict(self.input_example)
+        reference = self.predict_reference(self.input_example)
+        if self.classes is not None:
+            by_proba = self._class_array.take(np.asarray(reference.probabilities).argmax(axis=1)).tolist()
+            if by_proba != reference.predictions:
+                logger.warning("predict differs from the most probable class; calling predict too")
+                self._labels_from_proba = False
         if self._fast is not None:
-            reference = self.predict_reference(self.input_example)
+            fast = self.predict(self.input_example)
             if fast.predictions != reference.predictions or not _close(
                 fast.probabilities, reference.probabilities
             ):

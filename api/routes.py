@@ -110,10 +110,12 @@ async def predict(
     model = manager.current  # taken once: a swap during this request does not change our model
     if model is None:
         raise ModelNotReady(manager.readiness()[1]["reason"])
-    if len(records) <= INLINE_BATCH:
-        result = model.predict(records)
-    else:
+    if len(records) > INLINE_BATCH:
         result = await asyncio.to_thread(model.predict, records)
+    elif (batcher := request.app.state.batcher) is not None:
+        result = await batcher.predict(model, model.validate(records))
+    else:
+        result = model.predict(records)
     metrics.predictions.labels(model.version).inc(len(records))
     request_id = request.state.request_id
     body: dict[str, Any] = {"predictions": result.predictions, "model_version": model.version}

@@ -55,6 +55,12 @@ class ApiSettings(BaseSettings):
     """Most records one /v1/predict request may carry (413 above)."""
     max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     """Largest request body accepted (413 above)."""
+    micro_batching: bool = True
+    """Predict concurrent small requests in one model call (see api/batching.py)."""
+    micro_batch_wait_ms: float = Field(default=0.0, ge=0.0, le=100.0)
+    """Extra time the first request of a micro-batch waits for company (0: none beyond one loop turn)."""
+    micro_batch_max_rows: int = Field(default=512, ge=1)
+    """Most rows one coalesced model call predicts."""
     api_key: str | None = None
     """If set, /v1/* requires it in the X-API-Key header; health and metrics stay open."""
     host: str = "127.0.0.1"
