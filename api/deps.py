@@ -15,19 +15,21 @@ from api.settings import ApiSettings
 API_KEY_HEADER = "x-api-key"
 
 
-def _settings(request: Request) -> ApiSettings:
+# Every dependency is `async def`: FastAPI runs plain `def` dependencies in its thread pool, a thread
+# hop per dependency per request that cost more than the prediction itself.
+async def _settings(request: Request) -> ApiSettings:
     return request.app.state.settings
 
 
-def _manager(request: Request) -> ModelManager:
+async def _manager(request: Request) -> ModelManager:
     return request.app.state.manager
 
 
-def _metrics(request: Request) -> ApiMetrics:
+async def _metrics(request: Request) -> ApiMetrics:
     return request.app.state.metrics
 
 
-def require_api_key(request: Request) -> None:
+async def require_api_key(request: Request) -> None:
     """When an API key is configured, /v1/* needs it in X-API-Key (compared in constant time)."""
     expected = request.app.state.settings.api_key
     if expected is None:

@@ -24,6 +24,7 @@ import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
 
+from api.kernels import linear_kernel
 from api.schema import InputSchema
 from mlstack.models import ModelFormatError, download_model, load_sklearn_model, read_mlmodel
 from mlstack.registry import TAG_FINGERPRINT, ModelVersionRef
@@ -165,7 +166,8 @@ def _close(left: list[list[float]] | None, right: list[list[float]] | None) -> b
 
 def _numeric_fast_path(estimator: Any, schema: InputSchema) -> tuple[Callable[[np.ndarray], Any], Any] | None:
     """For Pipeline(ColumnTransformer(one numeric branch over every column in order), model): the branch
-    and the model, so a float matrix can skip DataFrame construction and column selection.
+    and the model, so a float matrix can skip DataFrame construction and column selection; for a
+    linear branch and model, a numpy kernel instead (api/kernels.py).
 
     The branch is a copy whose `feature_names_in_` are removed: it is given a plain matrix in the
     signature's order, which is what scikit-learn's feature-name warning guards against getting wrong.
@@ -185,12 +187,19 @@ def _numeric_fast_path(estimator: Any, schema: InputSchema) -> tuple[Callable[[n
     transformer, columns = active[0]
     if list(columns) != list(schema.names) or transformer in ("drop", "passthrough"):
         return None
+    kernel = linear_kernel(transformer, final)
+    if kernel is not None:
+        return _identity, kernel
     branch = copy.deepcopy(transformer)
     for step in branch.steps if isinstance(branch, Pipeline) else [("only", branch)]:
         for attribute in ("feature_names_in_",):
             if hasattr(step[1], attribute):
                 delattr(step[1], attribute)
     return branch.transform, final
+
+
+def _identity(features: np.ndarray) -> np.ndarray:
+    return features
 
 
 def _input_example(
