@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
 import os
@@ -51,6 +52,7 @@ def create_app(
         task = asyncio.create_task(manager.run()) if start_refresher else None
         yield
         manager.stop()
+        bulk_executor.shutdown(wait=False, cancel_futures=True)
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -67,6 +69,9 @@ def create_app(
     app.state.settings = settings
     app.state.manager = manager
     app.state.metrics = metrics
+    # One thread for large batches: the worker has one CPU's worth of work to give them anyway.
+    bulk_executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulk-predict")
+    app.state.bulk_executor = bulk_executor
     app.state.batcher = (
         MicroBatcher(max_rows=settings.micro_batch_max_rows, max_wait_s=settings.micro_batch_wait_ms / 1000)
         if settings.micro_batching

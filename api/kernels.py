@@ -1,5 +1,5 @@
 """Numpy kernels for the most common fitted pipelines: imputer and scaler steps followed by a linear
-model, computed directly on the validated float matrix.
+model or a random forest classifier, computed directly on the validated float matrix.
 
 scikit-learn re-validates its input in every step (about 200 µs each, whatever the row count), which
 dwarfs the arithmetic of a linear model. A kernel performs the same operations in the same order on
@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 from scipy.special import expit
+from sklearn.ensemble import RandomForestClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline
@@ -21,15 +22,11 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.extmath import softmax
 
 
-class LinearKernel:
-    """transform (NaN fill, standardise) then `X @ coef.T + intercept`, as the fitted pipeline does."""
+class _Kernel:
+    """The numeric steps (NaN fill, standardise) shared by every kernel."""
 
-    def __init__(self, steps: list[tuple[str, Any, Any]], model: Any) -> None:
+    def __init__(self, steps: list[tuple[str, Any, Any]]) -> None:
         self._steps = steps
-        self._coef_t = model.coef_.T if model.coef_.ndim == 2 else model.coef_
-        self._intercept = model.intercept_
-        self._classifier = isinstance(model, LogisticRegression)
-        self.classes_ = getattr(model, "classes_", None)
 
     def _transformed(self, X: np.ndarray) -> np.ndarray:
         X = X.copy()
@@ -44,6 +41,17 @@ class LinearKernel:
                 if second is not None:
                     X /= second
         return X
+
+
+class LinearKernel(_Kernel):
+    """The numeric steps, then `X @ coef.T + intercept`, as the fitted pipeline computes them."""
+
+    def __init__(self, steps: list[tuple[str, Any, Any]], model: Any) -> None:
+        super().__init__(steps)
+        self._coef_t = model.coef_.T if model.coef_.ndim == 2 else model.coef_
+        self._intercept = model.intercept_
+        self._classifier = isinstance(model, LogisticRegression)
+        self.classes_ = getattr(model, "classes_", None)
 
     def decision_function(self, X: np.ndarray) -> np.ndarray:
         scores = self._transformed(X) @ self._coef_t + self._intercept
@@ -64,9 +72,35 @@ class LinearKernel:
         return softmax(scores, copy=False)
 
 
-def linear_kernel(branch: Any, model: Any) -> LinearKernel | None:
-    """A kernel for (imputer | scaler)* then a linear model, or None when the pipeline has anything else."""
-    if not isinstance(model, LogisticRegression | LinearRegression | Ridge):
+class ForestKernel(_Kernel):
+    """The numeric steps, then the mean of the trees' class fractions, summed in tree order as
+    RandomForestClassifier.predict_proba does, without its per-tree input checks and joblib dispatch."""
+
+    def __init__(self, steps: list[tuple[str, Any, Any]], model: RandomForestClassifier) -> None:
+        super().__init__(steps)
+        self._trees = [tree.tree_ for tree in model.estimators_]
+        self._n_classes = int(model.n_classes_)
+        self.classes_ = model.classes_
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        X32 = np.ascontiguousarray(self._transformed(X), dtype=np.float32)
+        total = np.zeros((X32.shape[0], self._n_classes), dtype=np.float64)
+        for tree in self._trees:
+            total += tree.predict(X32)[:, : self._n_classes]
+        total /= len(self._trees)
+        return total
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self.classes_.take(self.predict_proba(X).argmax(axis=1), axis=0)
+
+
+def model_kernel(branch: Any, model: Any) -> _Kernel | None:
+    """A kernel for (imputer | scaler)* then a supported model, or None for anything else."""
+    if isinstance(model, LogisticRegression | LinearRegression | Ridge):
+        kernel_class: type[_Kernel] = LinearKernel
+    elif isinstance(model, RandomForestClassifier) and model.n_outputs_ == 1:
+        kernel_class = ForestKernel
+    else:
         return None
     steps: list[tuple[str, Any, Any]] = []
     for _, step in branch.steps if isinstance(branch, Pipeline) else [("only", branch)]:
@@ -84,4 +118,4 @@ def linear_kernel(branch: Any, model: Any) -> LinearKernel | None:
             )
         else:
             return None
-    return LinearKernel(steps, model)
+    return kernel_class(steps, model)  # type: ignore[call-arg]

@@ -9,6 +9,8 @@ model finishes on it. A version that fails to load is retried with backoff and n
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
 import gc
 import logging
 import time
@@ -20,6 +22,14 @@ from api.metrics import ApiMetrics
 from api.model import LoadedModel, ModelLoadError, load_version
 from api.settings import ApiSettings
 from mlstack.registry import ModelVersionRef, Registry, RegistryUnavailable
+
+
+def release_free_memory() -> None:
+    """Hand the heap pages freed by a load (download buffers, the old model) back to the OS, so a
+    worker's RSS reflects what it serves. glibc only; elsewhere a no-op."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
 
 logger = logging.getLogger("api.manager")
 
@@ -131,6 +141,7 @@ class ModelManager:
         gc.unfreeze()
         gc.collect()
         gc.freeze()
+        release_free_memory()
         logger.info(
             "serving version",
             extra={

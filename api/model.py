@@ -24,7 +24,7 @@ import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
 
-from api.kernels import linear_kernel
+from api.kernels import model_kernel
 from api.schema import InputSchema
 from mlstack.models import ModelFormatError, download_model, load_sklearn_model, read_mlmodel
 from mlstack.registry import TAG_FINGERPRINT, ModelVersionRef
@@ -151,9 +151,13 @@ class LoadedModel:
                 self._labels_from_proba = False
         if self._fast is not None:
             fast = self.predict(self.input_example)
-            if fast.predictions != reference.predictions or not _close(
-                fast.probabilities, reference.probabilities
-            ):
+            if self.classes is None:  # regression: the same arithmetic, maybe summed in another order
+                agrees = _close([fast.predictions], [reference.predictions])
+            else:
+                agrees = fast.predictions == reference.predictions and _close(
+                    fast.probabilities, reference.probabilities
+                )
+            if not agrees:
                 logger.warning("numeric fast path disagrees with the pipeline; using the pipeline")
                 self._fast = None
 
@@ -167,7 +171,7 @@ def _close(left: list[list[float]] | None, right: list[list[float]] | None) -> b
 def _numeric_fast_path(estimator: Any, schema: InputSchema) -> tuple[Callable[[np.ndarray], Any], Any] | None:
     """For Pipeline(ColumnTransformer(one numeric branch over every column in order), model): the branch
     and the model, so a float matrix can skip DataFrame construction and column selection; for a
-    linear branch and model, a numpy kernel instead (api/kernels.py).
+    supported branch and model, a numpy kernel instead (api/kernels.py).
 
     The branch is a copy whose `feature_names_in_` are removed: it is given a plain matrix in the
     signature's order, which is what scikit-learn's feature-name warning guards against getting wrong.
@@ -187,7 +191,7 @@ def _numeric_fast_path(estimator: Any, schema: InputSchema) -> tuple[Callable[[n
     transformer, columns = active[0]
     if list(columns) != list(schema.names) or transformer in ("drop", "passthrough"):
         return None
-    kernel = linear_kernel(transformer, final)
+    kernel = model_kernel(transformer, final)
     if kernel is not None:
         return _identity, kernel
     branch = copy.deepcopy(transformer)

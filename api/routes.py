@@ -17,8 +17,9 @@ from api.payload import check_content_type, parse_records, read_body
 
 logger = logging.getLogger("api.routes")
 
-# Batches up to this many records are predicted on the event loop (microseconds of work); larger
-# ones go to a thread so one big request cannot stall every other connection.
+# Batches up to this many records are predicted on the event loop (microseconds of work, coalesced
+# by the micro-batcher); larger ones go to the app's single bulk thread, so one big request cannot
+# stall every other connection and several cannot thrash one CPU between them.
 INLINE_BATCH = 64
 
 _PREDICT_BODY_SCHEMA: dict[str, Any] = {
@@ -111,7 +112,8 @@ async def predict(
     if model is None:
         raise ModelNotReady(manager.readiness()[1]["reason"])
     if len(records) > INLINE_BATCH:
-        result = await asyncio.to_thread(model.predict, records)
+        loop = asyncio.get_running_loop()
+        result = await loop.run_in_executor(request.app.state.bulk_executor, model.predict, records)
     elif (batcher := request.app.state.batcher) is not None:
         result = await batcher.predict(model, model.validate(records))
     else:
