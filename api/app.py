@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.batching import MicroBatcher
 from api.errors import ApiError, InvalidInput, error_response, handle_api_error
-from api.manager import ModelManager
+from api.manager import ModelManager, limit_malloc_arenas
 from api.metrics import ApiMetrics
 from api.middleware import ObservabilityMiddleware
 from api.routes import health, v1
@@ -43,6 +43,7 @@ def create_app(
 ) -> FastAPI:
     """Build the app. Tests pass their own manager and drive `refresh_once()` themselves."""
     metrics = metrics or ApiMetrics()
+    limit_malloc_arenas()  # before the app starts any thread
     if manager is None:
         configure_mlflow_client(settings)
         manager = ModelManager(settings, Registry(settings.tracking_uri), metrics)

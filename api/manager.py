@@ -23,6 +23,16 @@ from api.model import LoadedModel, ModelLoadError, load_version
 from api.settings import ApiSettings
 from mlstack.registry import ModelVersionRef, Registry, RegistryUnavailable
 
+# glibc's mallopt parameter for the number of malloc arenas.
+_M_ARENA_MAX = -8
+
+
+def limit_malloc_arenas(arenas: int = 2) -> None:
+    """Cap glibc's malloc arenas: by default every thread that allocates (the model loader, the bulk
+    predictor, asyncio's executor) may get its own, which holds freed memory as RSS. glibc only."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").mallopt(_M_ARENA_MAX, arenas)
+
 
 def release_free_memory() -> None:
     """Hand the heap pages freed by a load (download buffers, the old model) back to the OS, so a

@@ -8,10 +8,10 @@ import logging
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from api.deps import ManagerDep, MetricsDep, SettingsDep, require_api_key
+from api.deps import ManagerDep, MetricsDep, check_api_key
 from api.errors import ModelNotReady
 from api.payload import check_content_type, parse_records, read_body
 
@@ -53,7 +53,7 @@ _PREDICT_OPENAPI = {
 }
 
 health = APIRouter(tags=["health"])
-v1 = APIRouter(prefix="/v1", tags=["model"], dependencies=[Depends(require_api_key)])
+v1 = APIRouter(prefix="/v1", tags=["model"])
 _sample = itertools.count()
 
 
@@ -80,7 +80,8 @@ async def metrics(metrics: MetricsDep) -> Response:
 
 
 @v1.get("/model", summary="The version being served, its metrics and input schema")
-async def model_info(manager: ManagerDep) -> Response:
+async def model_info(request: Request, manager: ManagerDep) -> Response:
+    check_api_key(request)
     model = manager.current
     if model is None:
         raise ModelNotReady(manager.readiness()[1]["reason"])
@@ -103,9 +104,11 @@ async def model_info(manager: ManagerDep) -> Response:
 
 
 @v1.post("/predict", summary="Predict one record or a batch", openapi_extra=_PREDICT_OPENAPI)
-async def predict(
-    request: Request, manager: ManagerDep, settings: SettingsDep, metrics: MetricsDep
-) -> Response:
+async def predict(request: Request) -> Response:
+    # Collaborators straight from app.state: no FastAPI dependencies on the hot path (see check_api_key).
+    check_api_key(request)
+    state = request.app.state
+    manager, settings, metrics = state.manager, state.settings, state.metrics
     check_content_type(request)
     records = parse_records(await read_body(request, settings.max_body_bytes), settings.max_batch)
     model = manager.current  # taken once: a swap during this request does not change our model
@@ -113,8 +116,8 @@ async def predict(
         raise ModelNotReady(manager.readiness()[1]["reason"])
     if len(records) > INLINE_BATCH:
         loop = asyncio.get_running_loop()
-        result = await loop.run_in_executor(request.app.state.bulk_executor, model.predict, records)
-    elif (batcher := request.app.state.batcher) is not None:
+        result = await loop.run_in_executor(state.bulk_executor, model.predict, records)
+    elif (batcher := state.batcher) is not None:
         result = await batcher.predict(model, model.validate(records))
     else:
         result = model.predict(records)
