@@ -10,17 +10,12 @@ from fastapi import Depends, Request
 from api.errors import Unauthorized
 from api.manager import ModelManager
 from api.metrics import ApiMetrics
-from api.settings import ApiSettings
 
 API_KEY_HEADER = "x-api-key"
 
 
 # Every dependency is `async def`: FastAPI runs plain `def` dependencies in its thread pool, a thread
 # hop per dependency per request that cost more than the prediction itself.
-async def _settings(request: Request) -> ApiSettings:
-    return request.app.state.settings
-
-
 async def _manager(request: Request) -> ModelManager:
     return request.app.state.manager
 
@@ -42,6 +37,5 @@ def check_api_key(request: Request) -> None:
         raise Unauthorized("missing or wrong API key in the X-API-Key header", field="X-API-Key")
 
 
-SettingsDep = Annotated[ApiSettings, Depends(_settings)]
 ManagerDep = Annotated[ModelManager, Depends(_manager)]
 MetricsDep = Annotated[ApiMetrics, Depends(_metrics)]
