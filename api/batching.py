@@ -34,7 +34,7 @@ class MicroBatcher:
         self.max_wait_s = max_wait_s
         self._queue: list[_Pending] = []
         self._flush_scheduled = False
-        self.batches = 0  # for tests and the benchmark: how many model calls were made
+        self.batches = 0  # how many model calls were made (the tests check that requests coalesced)
 
     async def predict(self, model: LoadedModel, features: Features) -> Prediction:
         loop = asyncio.get_running_loop()

@@ -10,10 +10,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 IMAGES=(mlflow api trainer)
 API_IMAGE_MAX_MB="${API_IMAGE_MAX_MB:-450}"
 
-project_version() {
-  sed -n 's/^version = "\(.*\)"$/\1/p' "${REPO_ROOT}/pyproject.toml" | head -n 1
-}
-
 main() {
   local docker version revision
   docker="$("${REPO_ROOT}/scripts/install-docker.sh" | tail -n 1)" || die "no Docker engine (see above)"

@@ -26,10 +26,6 @@ kind_tools() {
 kctl() { kubectl --context "${KUBE_CONTEXT}" -n "${NAMESPACE}" "$@"; }
 hlm() { helm --kube-context "${KUBE_CONTEXT}" -n "${NAMESPACE}" "$@"; }
 
-project_version() {
-  sed -n 's/^version = "\(.*\)"$/\1/p' "${REPO_ROOT}/pyproject.toml" | head -n 1
-}
-
 # Host ports of the port-forwards (MLSTACK_API_PORT, MLSTACK_MLFLOW_PORT).
 api_port() { printf '%s\n' "${MLSTACK_API_PORT:-8080}"; }
 mlflow_port() { printf '%s\n' "${MLSTACK_MLFLOW_PORT:-5000}"; }

@@ -67,6 +67,11 @@ activate_venv() {
   export PYTHONPATH="${REPO_ROOT}${PYTHONPATH:+:${PYTHONPATH}}"
 }
 
+# project_version: the version in pyproject.toml, which tags the images and the chart's appVersion.
+project_version() {
+  sed -n 's/^version = "\(.*\)"$/\1/p' "${REPO_ROOT}/pyproject.toml" | head -n 1
+}
+
 # docker_cli [ARGS...]: run the docker client that can build with BuildKit (for --secret). A client
 # with the buildx plugin does; an old (<23) client does with DOCKER_BUILDKIT=1; Docker 23+ without
 # buildx cannot, so prefer Debian's /usr/bin/docker then. Without arguments, print the command.

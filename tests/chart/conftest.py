@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -13,24 +11,12 @@ from typing import Any
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.support.pins import REPO, tool, versions
+
 CHART = REPO / "charts" / "mlstack"
-CACHE = Path(os.environ.get("MLSTACK_CACHE", Path.home() / ".cache" / "mlstack"))
 RELEASE = "mlstack"
 NAMESPACE = "ml"
 PROFILES = sorted((CHART / "ci").glob("*-values.yaml"))
-
-
-def versions() -> dict[str, str]:
-    lines = (REPO / "scripts" / "versions.env").read_text().splitlines()
-    return dict(line.split("=", 1) for line in lines if "=" in line and not line.startswith("#"))
-
-
-def tool(name: str) -> str:
-    path = shutil.which(name) or str(CACHE / "bin" / name)
-    if not Path(path).exists():
-        pytest.skip(f"{name} is not installed: run scripts/install-tools.sh")
-    return path
 
 
 class RenderError(Exception):
@@ -102,9 +88,14 @@ def pod_spec(obj: dict) -> dict:
     return spec["template"]["spec"]
 
 
-def container(obj: dict, name: str) -> dict:
+def containers(obj: dict) -> list[dict]:
+    """Init containers and containers of a pod-bearing object."""
     spec = pod_spec(obj)
-    for c in spec.get("initContainers", []) + spec["containers"]:
+    return spec.get("initContainers", []) + spec["containers"]
+
+
+def container(obj: dict, name: str) -> dict:
+    for c in containers(obj):
         if c["name"] == name:
             return c
     raise AssertionError(f"no container {name} in {obj['kind']}/{obj['metadata']['name']}")

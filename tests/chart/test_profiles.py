@@ -5,7 +5,8 @@ import subprocess
 
 import pytest
 
-from tests.chart.conftest import CACHE, CHART, PROFILES, render, tool, versions
+from tests.chart.conftest import CHART, PROFILES, render
+from tests.support.pins import CACHE, tool, versions
 
 IDS = [p.name.removesuffix("-values.yaml") for p in PROFILES]
 

@@ -5,7 +5,7 @@ import base64
 
 import pytest
 
-from tests.chart.conftest import PROFILES, pod_spec, render
+from tests.chart.conftest import PROFILES, containers, pod_spec, render
 
 POD_KINDS = ("Deployment", "StatefulSet", "Job", "CronJob", "Pod")
 # Everything optional switched on, so every pod and container is checked.
@@ -30,7 +30,7 @@ def test_every_pod_meets_the_restricted_standard(profile):
         assert ctx["runAsNonRoot"] is True and ctx["runAsUser"] >= 10000, where
         assert ctx["seccompProfile"]["type"] == "RuntimeDefault", where
         assert not spec.get("hostNetwork") and not spec.get("hostPID") and not spec.get("hostIPC"), where
-        for c in spec.get("initContainers", []) + spec["containers"]:
+        for c in containers(obj):
             sc = c["securityContext"]
             assert sc["allowPrivilegeEscalation"] is False, f"{where}/{c['name']}"
             assert sc["readOnlyRootFilesystem"] is True, f"{where}/{c['name']}"
@@ -63,7 +63,7 @@ def test_generated_credentials_appear_only_in_secrets(profile):
     for obj in out.objects:
         if obj["kind"] not in POD_KINDS:
             continue
-        for c in pod_spec(obj).get("initContainers", []) + pod_spec(obj)["containers"]:
+        for c in containers(obj):
             for e in c.get("env", []):
                 if any(word in e["name"] for word in ("PASSWORD", "SECRET", "API_KEY", "ACCESS_KEY")):
                     assert "secretKeyRef" in e.get("valueFrom", {}), f"{obj['metadata']['name']}: {e['name']}"

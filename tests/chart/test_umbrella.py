@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.chart.conftest import CHART, RELEASE, hook, render, tool
+from tests.chart.conftest import CHART, RELEASE, containers, hook, render
+from tests.support.pins import tool
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "default.yaml"
 CRDS = ["monitoring.coreos.com/v1/ServiceMonitor", "monitoring.coreos.com/v1/PrometheusRule"]
@@ -133,18 +134,11 @@ def test_mlstack_images_default_to_the_release_version():
         c["image"]
         for o in render().objects
         if o["kind"] in ("Deployment", "StatefulSet", "Job", "CronJob", "Pod")
-        for c in pod_spec_containers(o)
+        for c in containers(o)
     }
     ours = {i for i in images if i.startswith("mlstack/")}
     assert ours == {f"mlstack/{n}:{app_version}" for n in ("mlflow", "api", "trainer")}
     tagged = render({"global": {"image": {"registry": "r.example.com", "tag": "1.2.3"}}}).objects
     assert "r.example.com/mlstack/api:1.2.3" in {
-        c["image"] for o in tagged if o["kind"] == "Deployment" for c in pod_spec_containers(o)
+        c["image"] for o in tagged if o["kind"] == "Deployment" for c in containers(o)
     }
-
-
-def pod_spec_containers(obj: dict) -> list[dict]:
-    from tests.chart.conftest import pod_spec
-
-    spec = pod_spec(obj)
-    return spec.get("initContainers", []) + spec["containers"]

@@ -15,9 +15,8 @@ from pathlib import Path
 import pytest
 
 from tests.containers.stack import Render, docker
+from tests.support.pins import CACHE, REPO, versions
 
-REPO = Path(__file__).resolve().parents[2]
-CACHE = Path(os.environ.get("MLSTACK_CACHE", Path.home() / ".cache" / "mlstack"))
 CHART = REPO / "charts" / "mlstack"
 
 
@@ -35,11 +34,6 @@ def _script(name: str, env: dict[str, str] | None = None) -> subprocess.Complete
     )
 
 
-def _versions() -> dict[str, str]:
-    lines = (REPO / "scripts" / "versions.env").read_text().splitlines()
-    return dict(line.split("=", 1) for line in lines if "=" in line and not line.startswith("#"))
-
-
 @pytest.fixture(scope="session")
 def images(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """Build (or find cached) the base, the three mlstack images and the Postgres/MinIO stand-ins."""
@@ -48,7 +42,7 @@ def images(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory
     if engine.returncode == 3:
         pytest.skip(f"no Docker engine can run here: {engine.stderr.strip()[-500:]}")
     assert engine.returncode == 0, engine.stderr
-    base = _versions()["BASE_IMAGE_TAG"]
+    base = versions()["BASE_IMAGE_TAG"]
     for script, env in (("build-base-image.sh", None), ("build-images.sh", {"BASE_IMAGE": base})):
         t0 = time.monotonic()
         done = _script(script, env)

@@ -15,6 +15,7 @@ import requests
 
 from tests.containers.stack import Render, Stack, docker
 from tests.support.iris import IRIS_ROW
+from tests.support.processes import http_ok
 
 pytestmark = [pytest.mark.containers, pytest.mark.timeout(1500)]
 
@@ -26,14 +27,8 @@ def wait_for(check: Callable[[], bool], what: str, timeout: float = 180) -> None
         time.sleep(1)
 
 
-def answers(url: str, status: int = 200) -> Callable[[], bool]:
-    def check() -> bool:
-        try:
-            return requests.get(url, timeout=3).status_code == status
-        except requests.RequestException:
-            return False
-
-    return check
+def answers(url: str) -> Callable[[], bool]:
+    return lambda: http_ok(url, timeout=3)
 
 
 def pg_ready(cname: str, rendered: Render) -> Callable[[], bool]:
