@@ -69,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("--min-improvement", "min_improvement", type=float)
     add("--data-dir", "data_dir", type=Path)
     add("--mlflow-wait-seconds", "mlflow_wait_seconds", type=float)
+    add("--gate-lock-timeout-seconds", "gate_lock_timeout_seconds", type=float)
+    add("--gate-lock-ttl-seconds", "gate_lock_ttl_seconds", type=float)
     parser.add_argument("--tracking-uri", help="MLflow tracking URI [MLFLOW_TRACKING_URI]")
     parser.add_argument("--summary-json", type=Path, help="also write the result as JSON to this file")
     parser.add_argument("--log-level", default=os.environ.get("MLSTACK_LOG_LEVEL", "INFO"))

@@ -25,6 +25,7 @@ from training.data import Dataset, load_dataset
 from training.errors import InputError
 from training.evaluate import PRIMARY, PrimaryMetric, evaluate, infer_task
 from training.gate import GateDecision, decide
+from training.gate_lock import GateLock
 from training.pipeline import ResolvedTask, build_pipeline
 from training.profile import profile_features
 from training.provenance import provenance_tags
@@ -251,6 +252,27 @@ def _register(prepared: Prepared, model_uri: str, run_id: str) -> ModelVersionRe
 
 
 def _gate(
+    prepared: Prepared,
+    registry: Registry,
+    version: ModelVersionRef,
+    metrics: dict[str, float],
+    x_test: pd.DataFrame,
+    y_test: pd.Series,
+) -> GateDecision:
+    """Compare with the champion and move the alias, holding the registry's gate lock throughout so a
+    trainer finishing at the same time compares against whatever this one decides (no lost update)."""
+    settings = prepared.settings
+    lock = GateLock(
+        registry.client,
+        settings.model_name,
+        ttl_s=settings.gate_lock_ttl_seconds,
+        timeout_s=settings.gate_lock_timeout_seconds,
+    )
+    with lock.held():
+        return _gate_locked(prepared, registry, version, metrics, x_test, y_test)
+
+
+def _gate_locked(
     prepared: Prepared,
     registry: Registry,
     version: ModelVersionRef,

@@ -54,6 +54,10 @@ class TrainerSettings(BaseSettings):
     """If set, local dataset files must live under this directory."""
     mlflow_wait_seconds: float = Field(default=120.0, ge=0.0)
     """How long to wait for the tracking server before giving up."""
+    gate_lock_timeout_seconds: float = Field(default=600.0, ge=0.0)
+    """How long to wait while another trainer of the same model is gating."""
+    gate_lock_ttl_seconds: float = Field(default=300.0, gt=0.0)
+    """After this long a gate lock left by a killed trainer is taken over."""
 
 
 # Keys a config file may spell the way the flags do.

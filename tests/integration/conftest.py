@@ -12,10 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.services import MinioServer, MlflowServer, PostgresServer
+from tests.support.services import (
+    ARTIFACT_BUCKET,
+    MinioServer,
+    MlflowServer,
+    PostgresServer,
+    embedded_mlflow,
+    production_mlflow,
+)
 from tests.support.trainer import TrainerRun, run_trainer
-
-ARTIFACT_BUCKET = "mlflow-artifacts"
 
 
 @pytest.fixture(scope="session")
@@ -35,21 +40,10 @@ def minio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MinioServer]:
     server.stop()
 
 
-def _embedded_server(root: Path) -> MlflowServer:
-    (root / "artifacts").mkdir(parents=True, exist_ok=True)
-    return MlflowServer(
-        root=root,
-        backend_store_uri=f"sqlite:///{root / 'mlflow.db'}",
-        artifacts_destination=str(root / "artifacts"),
-        env={},
-        topology="embedded",
-    )
-
-
 @pytest.fixture(scope="session")
 def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServer]:
     """The embedded topology: SQLite + local artifacts. `.stop()` / `.start()` restart it in place."""
-    server = _embedded_server(tmp_path_factory.mktemp("mlflow-embedded"))
+    server = embedded_mlflow(tmp_path_factory.mktemp("mlflow-embedded"))
     server.start()
     yield server
     server.stop()
@@ -60,13 +54,7 @@ def mlflow_production(
     tmp_path_factory: pytest.TempPathFactory, postgres: PostgresServer, minio: MinioServer
 ) -> Iterator[MlflowServer]:
     """The production topology: PostgreSQL backend store, MinIO artifact destination."""
-    server = MlflowServer(
-        root=tmp_path_factory.mktemp("mlflow-production"),
-        backend_store_uri=postgres.create_database("mlflow"),
-        artifacts_destination=f"s3://{ARTIFACT_BUCKET}",
-        env=minio.client_env,
-        topology="production",
-    )
+    server = production_mlflow(tmp_path_factory.mktemp("mlflow-production"), postgres, minio)
     server.start()
     yield server
     server.stop()
@@ -93,16 +81,3 @@ def train(tmp_path: Path) -> Callable[..., TrainerRun]:
         return run_trainer(server.uri, *args, env=env, summary_dir=tmp_path / "summaries")
 
     return _train
-
-
-def train_model(tracking_uri: str, summary_dir: Path, **overrides: object) -> dict:
-    """Train with flags from keyword arguments (`model_name="x"` -> `--model-name x`); the summary dict.
-
-    For other test folders (e.g. the API's integration tests) that need a promoted model.
-    """
-    args: list[str] = []
-    for key, value in overrides.items():
-        args += [f"--{key.replace('_', '-')}", str(value)]
-    run = run_trainer(tracking_uri, *args, summary_dir=summary_dir)
-    assert run.summary is not None, f"trainer failed ({run.returncode}):\n{run.stderr[-3000:]}"
-    return run.summary

@@ -198,3 +198,29 @@ class MlflowServer:
 
     def kill(self) -> None:
         self.process.kill()
+
+
+ARTIFACT_BUCKET = "mlflow-artifacts"
+
+
+def embedded_mlflow(root: Path) -> MlflowServer:
+    """The embedded topology (what `make demo` runs): SQLite backend + a local artifact folder."""
+    (root / "artifacts").mkdir(parents=True, exist_ok=True)
+    return MlflowServer(
+        root=root,
+        backend_store_uri=f"sqlite:///{root / 'mlflow.db'}",
+        artifacts_destination=str(root / "artifacts"),
+        env={},
+        topology="embedded",
+    )
+
+
+def production_mlflow(root: Path, postgres: PostgresServer, minio: MinioServer) -> MlflowServer:
+    """The production topology (what the chart runs): PostgreSQL backend store, MinIO artifacts."""
+    return MlflowServer(
+        root=root,
+        backend_store_uri=postgres.create_database("mlflow"),
+        artifacts_destination=f"s3://{ARTIFACT_BUCKET}",
+        env=minio.client_env,
+        topology="production",
+    )

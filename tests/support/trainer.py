@@ -60,3 +60,16 @@ def run_trainer(
     )
     summary = json.loads(summary_path.read_text()) if completed.returncode == 0 else None
     return TrainerRun(completed.returncode, completed.stdout, completed.stderr, summary)
+
+
+def train_model(tracking_uri: str, summary_dir: Path, **overrides: object) -> dict:
+    """Train with flags from keyword arguments (`model_name="x"` -> `--model-name x`); the summary dict.
+
+    For tests that need a registered (and, the first time, promoted) model.
+    """
+    args: list[str] = []
+    for key, value in overrides.items():
+        args += [f"--{key.replace('_', '-')}", str(value)]
+    run = run_trainer(tracking_uri, *args, summary_dir=summary_dir)
+    assert run.summary is not None, f"trainer failed ({run.returncode}):\n{run.stderr[-3000:]}"
+    return run.summary

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.support.processes import ManagedProcess, free_port, http_ok
+from tests.support.api import ApiProcess
+from tests.support.processes import ManagedProcess
 from tests.support.services import MlflowServer
-
-REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
@@ -23,40 +21,13 @@ def api_processes() -> list[ManagedProcess]:
 @pytest.fixture
 def start_api(tmp_path: Path, api_processes: list[ManagedProcess]) -> Iterator[Callable[..., str]]:
     """`start_api(server, model_name, workers=1)` -> base URL of a running API that refreshes every second."""
-    started = api_processes
 
     def _start(server: MlflowServer, model_name: str, workers: int = 1) -> str:
-        port = free_port()
-        process = ManagedProcess(
-            name=f"api-{port}",
-            command=[
-                sys.executable,
-                "-m",
-                "api",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--workers",
-                str(workers),
-            ],
-            log_dir=tmp_path,
-            ready=lambda: http_ok(f"http://127.0.0.1:{port}/healthz"),
-            env={
-                "MLFLOW_TRACKING_URI": server.uri,
-                "MLSTACK_MODEL_NAME": model_name,
-                "MLSTACK_REFRESH_SECONDS": "1",
-                "MLSTACK_MODEL_CACHE_DIR": str(tmp_path / "cache"),
-                "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / f"metrics-{port}"),
-                "PYTHONPATH": str(REPO_ROOT),
-            },
-            cwd=REPO_ROOT,
-        )
-        process.start()
-        started.append(process)
-        return f"http://127.0.0.1:{port}"
+        api = ApiProcess(tmp_path, server.uri, model_name, workers=workers).start()
+        api_processes.append(api.process)
+        return api.url
 
     yield _start
-    for process in started:
+    for process in api_processes:
         if process.running:
             process.stop()

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.integration.conftest import train_model
 from tests.support.processes import ManagedProcess
 from tests.support.services import MlflowServer
+from tests.support.trainer import train_model
 
 pytestmark = pytest.mark.integration
 

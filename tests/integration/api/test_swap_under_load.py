@@ -12,9 +12,9 @@ import pytest
 import requests
 from mlflow import MlflowClient
 
-from tests.integration.conftest import train_model
 from tests.support.iris import IRIS_ROW
 from tests.support.services import MlflowServer
+from tests.support.trainer import train_model
 
 pytestmark = pytest.mark.integration
 
