@@ -112,7 +112,9 @@ class GateLock:
             )
             return True
         except MlflowException as exc:
-            if exc.error_code == "RESOURCE_ALREADY_EXISTS":
+            # MLflow answers a create that lost the race on the unique name by reading the winner;
+            # if the winner released in between, that read says RESOURCE_DOES_NOT_EXIST. Both: retry.
+            if exc.error_code in ("RESOURCE_ALREADY_EXISTS", "RESOURCE_DOES_NOT_EXIST"):
                 return False
             raise
 

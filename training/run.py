@@ -14,6 +14,7 @@ import mlflow.data
 import mlflow.sklearn
 import pandas as pd
 from mlflow.data.code_dataset_source import CodeDatasetSource
+from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 from mlflow.models.model import ModelInfo
 from sklearn.model_selection import train_test_split
@@ -187,13 +188,30 @@ def _log_inputs(prepared: Prepared, x_train: pd.DataFrame) -> None:
         }
     )
     frame = dataset.features.assign(**{dataset.target_name: dataset.target})
-    mlflow.log_input(
+    _log_dataset_input(
         mlflow.data.from_pandas(
             frame, source=_dataset_source(dataset.source), name=dataset.name, targets=dataset.target_name
-        ),
-        context="training",
+        )
     )
     mlflow.log_dict(profile_features(x_train), "profile/feature_profile.json")
+
+
+def _log_dataset_input(dataset: mlflow.data.dataset.Dataset, attempts: int = 3) -> None:
+    """Link the dataset to the run. MLflow's server looks a dataset up by digest and inserts it if it
+    is new, without a lock: two trainers logging the same data at the same moment make one of them hit
+    the unique key. Tried again, it finds the row the other inserted and only links it."""
+    for attempt in range(1, attempts + 1):
+        try:
+            mlflow.log_input(dataset, context="training")
+            return
+        except MlflowException as exc:
+            message = str(exc)
+            duplicate = "duplicate key" in message or "UNIQUE constraint failed" in message
+            if not duplicate or attempt == attempts:
+                raise
+            logger.info(
+                "dataset inserted concurrently by another run; linking it", extra={"attempt": attempt}
+            )
 
 
 def _dataset_source(spec: str) -> str | CodeDatasetSource:

@@ -101,6 +101,11 @@ class ManagedProcess:
     def kill(self) -> None:
         self.stop(signal.SIGKILL)
 
+    def wait(self, timeout: float) -> int:
+        """Wait for the process to exit by itself; its exit code."""
+        assert self._process is not None, f"{self.name} was never started"
+        return self._process.wait(timeout=timeout)
+
     def restart(self) -> None:
         self.stop()
         self.start()

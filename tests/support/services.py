@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -101,6 +102,14 @@ class PostgresServer:
 
     def stop(self) -> None:
         self.process.stop()
+
+    def crash(self) -> None:
+        """SIGKILL the postmaster alone, as the kernel's OOM killer would; its backends then exit by
+        themselves and the next `start()` runs crash recovery. (Killing the whole process group
+        would also kill `runuser`, leaving an unreaped postmaster whose pid blocks the restart.)"""
+        pid = int((self.data_dir / "postmaster.pid").read_text().split()[0])
+        os.kill(pid, signal.SIGKILL)
+        self.process.wait(timeout=30)
 
     def cleanup(self) -> None:
         self.stop()
