@@ -50,6 +50,8 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if start_refresher:
+            await _first_load(manager, settings.startup_load_seconds)
         task = asyncio.create_task(manager.run()) if start_refresher else None
         yield
         manager.stop()
@@ -86,6 +88,17 @@ def create_app(
     routes = [route.path for router in (health, v1) for route in router.routes]
     app.add_middleware(ObservabilityMiddleware, metrics=metrics, routes=routes)
     return app
+
+
+async def _first_load(manager: ModelManager, timeout_s: float) -> None:
+    """Load the served version before uvicorn lets this worker accept connections. A registry that is
+    down or has no version yet returns at once (the worker then starts not ready and keeps trying)."""
+    if timeout_s <= 0:
+        return
+    try:
+        await asyncio.wait_for(manager.refresh_once(), timeout=timeout_s)
+    except TimeoutError:
+        logger.warning("first model load still running after %ss; accepting connections", timeout_s)
 
 
 async def _validation_error(request, exc: Exception):  # type: ignore[no-untyped-def]

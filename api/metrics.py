@@ -7,8 +7,10 @@ all of them, so one scrape sees the pod.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
+from pathlib import Path
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -19,7 +21,9 @@ from prometheus_client import (
     disable_created_metrics,
     generate_latest,
 )
-from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
+
+logger = logging.getLogger("api.metrics")
 
 # `*_created` series double the exposition and no alert or dashboard of ours reads them.
 disable_created_metrics()
@@ -31,6 +35,42 @@ LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0
 
 def multiprocess_dir() -> str | None:
     return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+
+
+def reap_dead_workers(directory: str) -> list[int]:
+    """Drop the live-gauge files of workers that no longer exist (killed, OOM, replaced by uvicorn),
+    so `mlstack_model_loaded` and `mlstack_registry_reachable` describe the workers serving now.
+    Their counters stay: requests a dead worker answered were answered."""
+    dead = set()
+    for path in Path(directory).glob("gauge_live*_*.db"):
+        pid = int(path.stem.rsplit("_", 1)[1])
+        if not _alive(pid):
+            dead.add(pid)
+    for pid in dead:
+        mark_process_dead(pid, directory)
+    return sorted(dead)
+
+
+def preallocate_metric_files(directory: str, pid: int) -> None:
+    """Give this worker's metric files real disk blocks now. prometheus_client creates them sparse
+    and writes through mmap: on a full disk, the first write to an unbacked page is a SIGBUS that
+    kills the worker. Allocated blocks keep a worker serving (and counting) when the disk fills up."""
+    for path in Path(directory).glob(f"*_{pid}.db"):
+        try:
+            with path.open("r+b") as handle:
+                os.posix_fallocate(handle.fileno(), 0, os.fstat(handle.fileno()).st_size)
+        except OSError as exc:
+            logger.warning("cannot preallocate metrics file", extra={"file": str(path), "error": str(exc)})
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class ApiMetrics:
@@ -90,6 +130,13 @@ class ApiMetrics:
             self.reloads.labels(result)
         self.model_loaded.set(0)
         self.registry_reachable.set(0)
+        self.latency.labels("/v1/predict", "POST", "200")  # creates the histogram's file now
+        self.preallocate()
+
+    def preallocate(self) -> None:
+        """In multiprocess mode, back this worker's metric files with disk blocks (see below)."""
+        if directory := multiprocess_dir():
+            preallocate_metric_files(directory, os.getpid())
 
     def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
         status_label = str(status)
@@ -107,10 +154,12 @@ class ApiMetrics:
             self.model_info.labels(*old).set(0)
         self.model_info.labels(*new).set(1)
         self.model_loaded.set(1)
+        self.preallocate()  # a new version label may have grown a file
 
     def render(self) -> bytes:
         """Prometheus text for this process, or for every worker of the pod in multiprocess mode."""
-        if multiprocess_dir():
+        if directory := multiprocess_dir():
+            reap_dead_workers(directory)
             registry = CollectorRegistry()
             MultiProcessCollector(registry)
             return generate_latest(registry)

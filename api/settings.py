@@ -81,6 +81,9 @@ class ApiSettings(BaseSettings):
     """Timeout of one registry call, so a hung MLflow is noticed within a refresh."""
     max_backoff_seconds: float = Field(default=60.0, gt=0)
     """Longest wait between refreshes after failures."""
+    startup_load_seconds: float = Field(default=60.0, ge=0)
+    """How long a starting worker tries to load the model before it accepts connections, so a worker
+    uvicorn restarts never answers 503 beside a sibling that serves (0: accept at once)."""
 
     @field_validator("api_key")
     @classmethod

@@ -81,14 +81,16 @@ class ApiProcess:
         pid = self.process.pid
         assert pid is not None
         children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        return {int(child) for child in children if _is_python(int(child))}
+        return {int(child) for child in children if _is_worker(int(child))}
 
 
-def _is_python(pid: int) -> bool:
+def _is_worker(pid: int) -> bool:
+    """A spawned uvicorn worker, not multiprocessing's resource tracker (also a child)."""
     try:
-        return "python" in Path(f"/proc/{pid}/comm").read_text()
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return False
+    return b"spawn_main" in cmdline and b"resource_tracker" not in cmdline
 
 
 def rss_bytes(pid: int) -> int:
