@@ -18,6 +18,7 @@ from api.errors import ApiError, InvalidInput, error_response, handle_api_error
 from api.manager import ModelManager, limit_malloc_arenas
 from api.metrics import ApiMetrics
 from api.middleware import ObservabilityMiddleware
+from api.openapi import served_model_openapi
 from api.routes import health, v1
 from api.settings import ApiSettings
 from mlstack import __version__
@@ -85,6 +86,7 @@ def create_app(
     app.add_exception_handler(ApiError, handle_api_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.openapi = served_model_openapi(app, manager, settings.max_batch)  # type: ignore[method-assign]
     routes = [route.path for router in (health, v1) for route in router.routes]
     app.add_middleware(ObservabilityMiddleware, metrics=metrics, routes=routes)
     return app

@@ -12,6 +12,15 @@ import orjson
 from fastapi import Request
 from fastapi.responses import Response
 
+# Client-supplied names are echoed in errors only this long: an error must not mirror a huge request.
+MAX_ECHO = 80
+
+
+def echo(text: object) -> str:
+    """A client-supplied name as it may appear in an error: cut to MAX_ECHO characters."""
+    shown = str(text)
+    return shown if len(shown) <= MAX_ECHO else shown[:MAX_ECHO] + "…"
+
 
 class ApiError(Exception):
     """An error with an HTTP status and a machine-readable code; subclasses fix the status."""
@@ -44,6 +53,11 @@ class Unauthorized(ApiError):
     code = "unauthorized"
 
 
+class RequestTimeout(ApiError):
+    status_code = 408
+    code = "request_timeout"
+
+
 class PayloadTooLarge(ApiError):
     status_code = 413
     code = "payload_too_large"
@@ -68,7 +82,13 @@ def error_response(error: ApiError, request_id: str | None = None) -> Response:
     body = error.body()
     if request_id:
         body["request_id"] = request_id
-    headers = {"Retry-After": "5"} if isinstance(error, ModelNotReady) else None
+    headers: dict[str, str] | None = None
+    if isinstance(error, ModelNotReady):
+        headers = {"Retry-After": "5"}
+    elif isinstance(error, (RequestTimeout, PayloadTooLarge)):
+        # The rest of the body was never read: close rather than keep a connection whose next bytes
+        # are the tail of the refused body (and let a slow sender go).
+        headers = {"Connection": "close"}
     return Response(
         orjson.dumps(body), status_code=error.status_code, media_type="application/json", headers=headers
     )

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import orjson
 from fastapi import Request
 
-from api.errors import InvalidInput, MalformedRequest, PayloadTooLarge, UnsupportedMediaType
+from api.errors import (
+    InvalidInput,
+    MalformedRequest,
+    PayloadTooLarge,
+    RequestTimeout,
+    UnsupportedMediaType,
+    echo,
+)
 
 
 def check_content_type(request: Request) -> None:
@@ -18,8 +26,17 @@ def check_content_type(request: Request) -> None:
         )
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The body, refusing (413) a declared or streamed size above `limit` without buffering more."""
+async def read_body(request: Request, limit: int, timeout_s: float) -> bytes:
+    """The body, refusing (413) a declared or streamed size above `limit` without buffering more, and
+    (408) a body still incomplete after `timeout_s`: a client trickling bytes cannot hold a request open."""
+    try:
+        async with asyncio.timeout(timeout_s):
+            return await _read_limited(request, limit)
+    except TimeoutError:
+        raise RequestTimeout(f"the body was not received within {timeout_s:g}s", field="body") from None
+
+
+async def _read_limited(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None:
         try:
@@ -50,7 +67,7 @@ def parse_records(body: bytes, max_batch: int) -> list[Any]:
         raise InvalidInput('the body must be a JSON object with "inputs" or "instances"', field="body")
     unknown = sorted(set(payload) - {"inputs", "instances"})
     if unknown:
-        raise InvalidInput(f"unknown top-level field {unknown[0]!r}", field=unknown[0])
+        raise InvalidInput(f"unknown top-level field {echo(unknown[0])!r}", field=echo(unknown[0]))
     if ("inputs" in payload) == ("instances" in payload):
         raise InvalidInput(
             'send exactly one of "inputs" (one record) or "instances" (a batch)', field="inputs"

@@ -110,7 +110,8 @@ async def predict(request: Request) -> Response:
     state = request.app.state
     manager, settings, metrics = state.manager, state.settings, state.metrics
     check_content_type(request)
-    records = parse_records(await read_body(request, settings.max_body_bytes), settings.max_batch)
+    raw = await read_body(request, settings.max_body_bytes, settings.body_timeout_seconds)
+    records = parse_records(raw, settings.max_batch)
     model = manager.current  # taken once: a swap during this request does not change our model
     if model is None:
         raise ModelNotReady(manager.readiness()[1]["reason"])

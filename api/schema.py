@@ -17,7 +17,7 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from api.errors import InvalidInput
+from api.errors import InvalidInput, echo
 
 # MLflow column type -> the kind of JSON value it accepts.
 _KINDS = {
@@ -162,7 +162,7 @@ class InputSchema:
         for name in record:
             if name not in self._by_name:
                 raise InvalidInput(
-                    f"unknown feature {name!r} in record {index}", field=str(name), index=index
+                    f"unknown feature {echo(name)!r} in record {index}", field=echo(name), index=index
                 )
         for feature in self.features:
             if feature.name not in record and feature.required:

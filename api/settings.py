@@ -55,6 +55,8 @@ class ApiSettings(BaseSettings):
     """Most records one /v1/predict request may carry (413 above)."""
     max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     """Largest request body accepted (413 above)."""
+    body_timeout_seconds: float = Field(default=10.0, gt=0)
+    """Longest time to receive a request body (408 after), so slow senders cannot pin requests."""
     micro_batching: bool = True
     """Predict concurrent small requests in one model call (see api/batching.py)."""
     micro_batch_wait_ms: float = Field(default=0.0, ge=0.0, le=100.0)

@@ -34,7 +34,9 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
         text=True,
     )
     if mounted.returncode != 0:
-        pytest.skip(f"needs root and permission to mount a tmpfs to fill a filesystem: {mounted.stderr.strip()}")
+        pytest.skip(
+            f"needs root and permission to mount a tmpfs to fill a filesystem: {mounted.stderr.strip()}"
+        )
     yield mountpoint
     subprocess.run(["umount", "-l", str(mountpoint)], check=False)
 
