@@ -153,6 +153,7 @@ def _split_target(frame: pd.DataFrame, target: str, label: str) -> Dataset:
     features = labelled.drop(columns=[target])
     if features.shape[1] == 0:
         raise InputError(f"{label}: no feature columns besides the target {target!r}")
+    _reject_mixed_columns(features, label)
     empty = [str(column) for column in features.columns if features[column].isna().all()]
     if len(empty) == features.shape[1]:
         raise InputError(f"{label}: every feature column is empty or NaN")
@@ -163,6 +164,27 @@ def _split_target(frame: pd.DataFrame, target: str, label: str) -> Dataset:
         source=label,
         fingerprint=fingerprint(labelled.reset_index(drop=True)),
     )
+
+
+def _reject_mixed_columns(features: pd.DataFrame, label: str) -> None:
+    """A text column whose values are mostly numbers is a data error ("12", "n/a", "13.5"), not a
+    category: one-hot encoding every distinct number would train a silently wrong model."""
+    for column in features.columns:
+        values = features[column]
+        if not (values.dtype == object or pd.api.types.is_string_dtype(values.dtype)):
+            continue
+        present = values.dropna()
+        if present.empty:
+            continue
+        numeric = pd.to_numeric(present, errors="coerce")
+        numbers = int(numeric.notna().sum())
+        if numbers * 2 >= len(present) and numbers < len(present):
+            row = numeric.isna().idxmax()
+            raise InputError(
+                f"{label}: column {column!r} mixes numbers and text "
+                f"({numbers} of {len(present)} values are numbers; data row {int(row) + 1} is {present[row]!r}); "
+                "clean it or make it all text"
+            )
 
 
 def _dataset_name(label: str) -> str:

@@ -101,3 +101,13 @@ def test_files_outside_the_data_dir_are_refused(tmp_path: Path, csv_file: Path) 
 def test_malformed_s3_uri_is_an_input_error() -> None:
     with pytest.raises(InputError, match="expected s3://bucket/key"):
         load_dataset("s3://bucket-only.csv", "y")
+
+
+def test_mostly_numeric_text_column_is_refused_but_categories_are_not(tmp_path: Path) -> None:
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_text("size,colour,y\n1,red,0\n2,blue,1\ntwelve,red,0\n4,blue,1\n")
+    with pytest.raises(InputError, match=r"column 'size' mixes numbers and text .*data row 3 is 'twelve'"):
+        load_dataset(str(mixed), "y")
+    categories = tmp_path / "categories.csv"
+    categories.write_text("grade,colour,y\nA1,red,0\n7,blue,1\nB2,red,0\nC3,blue,1\n")
+    assert list(load_dataset(str(categories), "y").features.columns) == ["grade", "colour"]
