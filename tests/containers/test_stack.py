@@ -140,7 +140,65 @@ def test_stack_from_images(stack: Stack, rendered: Render) -> None:
     metrics = requests.get(f"{api}/metrics", timeout=5).text
     assert "mlstack_registry_reachable 0.0" in metrics
 
+    # No generated credential in any log line or in the images themselves.
+    captured = {
+        "bucket job": bucket.stdout + bucket.stderr,
+        "migrate job": migrate.stdout + migrate.stderr,
+        "trainer job 1": first.stdout + first.stderr,
+        "trainer job 2": second.stdout + second.stderr,
+        **{f"container {cname}": stack.logs(cname) for cname in stack.containers},
+    }
+    assert_no_credentials(rendered, captured)
+
     # The containers really ran with the chart's restrictions.
     inspect = json.loads(docker("inspect", api_c))[0]["HostConfig"]
     assert inspect["ReadonlyRootfs"] is True and inspect["CapDrop"] == ["ALL"]
     assert json.loads(docker("inspect", api_c))[0]["Config"]["User"] == "10001:10001"
+
+
+def generated_credentials(rendered: Render) -> set[str]:
+    """Every password and key the chart generated for this render (usernames and bucket names are not
+    secret: they are values a user reads in values.yaml)."""
+    secret_words = ("password", "secret", "key", "token")
+    return {
+        value
+        for data in rendered.secrets.values()
+        for key, value in data.items()
+        if any(word in key.lower() for word in secret_words) and len(value) >= 12
+    }
+
+
+def assert_no_credentials(rendered: Render, captured: dict[str, str]) -> None:
+    credentials = generated_credentials(rendered)
+    assert len(credentials) >= 3, "expected the Postgres, MinIO and API credentials in the render"
+    texts = dict(captured)
+    for image in ("mlstack/api", "mlstack/mlflow", "mlstack/trainer"):
+        reference = rendered_image(rendered, image)
+        texts[f"history of {reference}"] = docker(
+            "history", "--no-trunc", "--format", "{{.CreatedBy}}", reference
+        )
+        texts[f"config of {reference}"] = docker(
+            "image", "inspect", "--format", "{{json .Config}}", reference
+        )
+        with subprocess.Popen(["docker", "save", reference], stdout=subprocess.PIPE) as save:
+            found = subprocess.run(
+                ["grep", "-a", "-c", "-F", *[arg for c in credentials for arg in ("-e", c)]],
+                stdin=save.stdout, capture_output=True, text=True, check=False,
+            )  # fmt: skip
+        assert found.stdout.strip() == "0", f"a generated credential is inside the layers of {reference}"
+    for where, text in texts.items():
+        for credential in credentials:
+            assert credential not in text, f"a generated credential appears in the {where}"
+
+
+def rendered_image(rendered: Render, repository: str) -> str:
+    """The image reference the chart renders for one of our repositories."""
+    for obj in rendered.objects:
+        if obj["kind"] not in ("Deployment", "StatefulSet", "CronJob", "Job"):
+            continue
+        spec = obj["spec"]["jobTemplate"]["spec"] if obj["kind"] == "CronJob" else obj["spec"]
+        pod = spec["template"]["spec"]
+        for container in pod.get("initContainers", []) + pod["containers"]:
+            if container["image"].split(":")[0].endswith(repository):
+                return container["image"]
+    raise AssertionError(f"no container renders the image {repository}")
