@@ -18,6 +18,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from mlstack.logs import configure_logging
 from mlstack.retry import DependencyUnavailable, retry_call
@@ -35,8 +36,9 @@ def _redacted(uri: str) -> str:
     return make_url(uri).render_as_string(hide_password=True)
 
 
-def migrate(uri: str, *, wait_seconds: float) -> None:
-    """Wait for the database, then run `mlflow db upgrade` under the advisory lock."""
+def migrate(uri: str, *, wait_seconds: float, auth_database: str | None = None) -> None:
+    """Wait for the database, then run `mlflow db upgrade` under the advisory lock; with
+    `auth_database`, also create MLflow basic auth's own database if missing and migrate it."""
     import sqlalchemy
 
     if not uri.startswith("postgresql"):
@@ -55,6 +57,8 @@ def migrate(uri: str, *, wait_seconds: float) -> None:
             try:
                 logger.info("running mlflow db upgrade", extra={"database": _redacted(uri)})
                 subprocess.run([sys.executable, "-m", "mlflow", "db", "upgrade", uri], check=True)
+                if auth_database:
+                    _migrate_auth_database(connection, uri, auth_database)
             finally:
                 connection.execute(
                     sqlalchemy.text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY}
@@ -64,10 +68,40 @@ def migrate(uri: str, *, wait_seconds: float) -> None:
     logger.info("database schema is current")
 
 
+def _migrate_auth_database(connection: Any, uri: str, name: str) -> None:
+    """MLflow basic auth keeps users and permissions in a database of its own, created here."""
+    import sqlalchemy
+    from mlflow.server.auth.db.utils import migrate_if_needed
+    from sqlalchemy.engine import make_url
+
+    exists = connection.execute(
+        sqlalchemy.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+    ).scalar()
+    if not exists:
+        logger.info("creating the auth database", extra={"database": name})
+        # CREATE DATABASE cannot run in a transaction; the name is quoted as an identifier.
+        quoted = connection.dialect.identifier_preparer.quote(name)
+        connection.execution_options(isolation_level="AUTOCOMMIT").execute(
+            sqlalchemy.text(f"CREATE DATABASE {quoted}")
+        )
+    auth_uri = make_url(uri).set(database=name)
+    engine = sqlalchemy.create_engine(auth_uri, poolclass=sqlalchemy.pool.NullPool)
+    try:
+        logger.info("migrating the auth database", extra={"database": name})
+        migrate_if_needed(engine, "head")
+    finally:
+        engine.dispose()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mlstack.db_migrate", description=__doc__.splitlines()[0])
     parser.add_argument(
         "--wait-seconds", type=float, default=300.0, help="how long to wait for the database to answer"
+    )
+    parser.add_argument(
+        "--auth-database",
+        default=os.environ.get("MLSTACK_AUTH_DATABASE") or None,
+        help="also create and migrate MLflow basic auth's database of this name [MLSTACK_AUTH_DATABASE]",
     )
     args = parser.parse_args(argv)
     configure_logging(os.environ.get("MLSTACK_LOG_LEVEL", "INFO"))
@@ -76,7 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         logger.error("MLFLOW_BACKEND_STORE_URI is not set: it names the database to migrate")
         return 2
     try:
-        migrate(uri, wait_seconds=args.wait_seconds)
+        migrate(uri, wait_seconds=args.wait_seconds, auth_database=args.auth_database)
     except ValueError as exc:
         logger.error(str(exc))
         return 2

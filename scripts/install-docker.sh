@@ -22,7 +22,7 @@ start_dockerd() {
 }
 
 main() {
-  if ! command -v dockerd >/dev/null && ! command -v docker >/dev/null; then
+  if ! command -v dockerd >/dev/null; then
     apt_install docker.io
   fi
   command -v debootstrap >/dev/null || apt_install debootstrap
