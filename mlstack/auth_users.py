@@ -1,29 +1,23 @@
-"""`python -m mlstack.auth_users`: make MLflow basic auth know the trainer's and the API's own users.
+"""The trainer's and the API's own MLflow basic-auth users, written straight into the auth database.
 
-The chart runs it as a hook Job with the admin's credentials (MLFLOW_TRACKING_USERNAME/PASSWORD) after
-every install and upgrade. Each user named in MLSTACK_AUTH_USERS ("trainer,api") gets the password
-in MLSTACK_AUTH_PASSWORD_<NAME>: created if missing, its password reset if it exists, so a rotated
-Secret takes effect on the next upgrade. Passwords never appear in arguments or logs.
+`python -m mlstack.db_migrate --auth-database NAME` calls this after migrating that database, in
+the MLflow pod's init container: the users exist before the server answers its first request, so a
+trainer Job or API pod started alongside never meets a 401. Each user named in MLSTACK_AUTH_USERS
+("trainer,api") gets the password in MLSTACK_AUTH_PASSWORD_<NAME>: created if missing, reset if it
+exists, so a rotated Secret takes effect at the next rollout. The admin user is MLflow's own
+(MLFLOW_AUTH_ADMIN_USERNAME/PASSWORD). Passwords never appear in arguments or logs.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import sys
-
-from mlflow.exceptions import MlflowException
-from mlflow.server.auth.client import AuthServiceClient
-
-from mlstack.logs import configure_logging
-from mlstack.registry import Registry
-from mlstack.retry import DependencyUnavailable
+from collections.abc import Mapping
 
 logger = logging.getLogger("mlstack.auth_users")
 
 
-def wanted_users(environ: dict[str, str]) -> dict[str, str]:
-    """{username: password} from MLSTACK_AUTH_USERS and MLSTACK_AUTH_PASSWORD_<NAME>."""
+def wanted_users(environ: Mapping[str, str]) -> dict[str, str]:
+    """{username: password} from MLSTACK_AUTH_USERS and MLSTACK_AUTH_PASSWORD_<NAME>; {} if none named."""
     users = {}
     for name in filter(None, (part.strip() for part in environ.get("MLSTACK_AUTH_USERS", "").split(","))):
         variable = f"MLSTACK_AUTH_PASSWORD_{name.upper().replace('-', '_')}"
@@ -31,45 +25,22 @@ def wanted_users(environ: dict[str, str]) -> dict[str, str]:
         if not password:
             raise ValueError(f"{variable} is empty: user {name!r} needs a password")
         users[name] = password
-    if not users:
-        raise ValueError("MLSTACK_AUTH_USERS names no user")
     return users
 
 
-def ensure_users(client: AuthServiceClient, users: dict[str, str]) -> None:
-    for name, password in users.items():
-        try:
-            client.create_user(name, password)
-            logger.info("created user", extra={"user": name})
-        except MlflowException as exc:
-            if exc.error_code != "RESOURCE_ALREADY_EXISTS":
-                raise
-            client.update_user_password(name, password)
-            logger.info("user exists; password set from its Secret", extra={"user": name})
+def ensure_users(auth_db_uri: str, users: Mapping[str, str]) -> None:
+    """Create each user, or set its password if it exists (never an admin)."""
+    from mlflow.server.auth.sqlalchemy_store import SqlAlchemyStore
 
-
-def main() -> int:
-    configure_logging(os.environ.get("MLSTACK_LOG_LEVEL", "INFO"))
+    store = SqlAlchemyStore()
+    store.init_db(auth_db_uri)
     try:
-        users = wanted_users(dict(os.environ))
-    except ValueError as exc:
-        logger.error(str(exc))
-        return 2
-    tracking_uri = os.environ.get("MLFLOW_TRACKING_URI", "")
-    if not tracking_uri.startswith(("http://", "https://")):
-        logger.error("MLFLOW_TRACKING_URI must be the MLflow server's http(s) URL")
-        return 2
-    try:
-        Registry(tracking_uri).wait_until_reachable(float(os.environ.get("MLSTACK_MLFLOW_WAIT_SECONDS", "300")))
-        ensure_users(AuthServiceClient(tracking_uri), users)
-    except DependencyUnavailable as exc:
-        logger.error(str(exc))
-        return 1
-    except MlflowException as exc:
-        logger.error("MLflow refused a user change: %s", exc)
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+        for name, password in users.items():
+            if store.has_user(name, use_primary=True):
+                store.update_user(name, password=password)
+                logger.info("auth user exists; password set from its Secret", extra={"user": name})
+            else:
+                store.create_user(name, password)
+                logger.info("auth user created", extra={"user": name})
+    finally:
+        store.engine.dispose()

@@ -18,8 +18,8 @@ import os
 import subprocess
 import sys
 from collections.abc import Sequence
-from typing import Any
 
+from mlstack.auth_users import ensure_users, wanted_users
 from mlstack.logs import configure_logging
 from mlstack.retry import DependencyUnavailable, retry_call
 
@@ -58,7 +58,7 @@ def migrate(uri: str, *, wait_seconds: float, auth_database: str | None = None) 
                 logger.info("running mlflow db upgrade", extra={"database": _redacted(uri)})
                 subprocess.run([sys.executable, "-m", "mlflow", "db", "upgrade", uri], check=True)
                 if auth_database:
-                    _migrate_auth_database(connection, uri, auth_database)
+                    _migrate_auth_database(uri, auth_database)
             finally:
                 connection.execute(
                     sqlalchemy.text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY}
@@ -68,22 +68,26 @@ def migrate(uri: str, *, wait_seconds: float, auth_database: str | None = None) 
     logger.info("database schema is current")
 
 
-def _migrate_auth_database(connection: Any, uri: str, name: str) -> None:
-    """MLflow basic auth keeps users and permissions in a database of its own, created here."""
+def _migrate_auth_database(uri: str, name: str) -> None:
+    """MLflow basic auth keeps users and permissions in a database of its own, created here (the
+    caller holds the migration lock, so concurrent init containers do not race on CREATE DATABASE)."""
     import sqlalchemy
     from mlflow.server.auth.db.utils import migrate_if_needed
     from sqlalchemy.engine import make_url
 
-    exists = connection.execute(
-        sqlalchemy.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
-    ).scalar()
-    if not exists:
-        logger.info("creating the auth database", extra={"database": name})
-        # CREATE DATABASE cannot run in a transaction; the name is quoted as an identifier.
-        quoted = connection.dialect.identifier_preparer.quote(name)
-        connection.execution_options(isolation_level="AUTOCOMMIT").execute(
-            sqlalchemy.text(f"CREATE DATABASE {quoted}")
-        )
+    # CREATE DATABASE cannot run inside a transaction: a connection of its own, in autocommit.
+    admin = sqlalchemy.create_engine(uri, isolation_level="AUTOCOMMIT", poolclass=sqlalchemy.pool.NullPool)
+    try:
+        with admin.connect() as connection:
+            exists = connection.execute(
+                sqlalchemy.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+            ).scalar()
+            if not exists:
+                logger.info("creating the auth database", extra={"database": name})
+                quoted = connection.dialect.identifier_preparer.quote(name)
+                connection.execute(sqlalchemy.text(f"CREATE DATABASE {quoted}"))
+    finally:
+        admin.dispose()
     auth_uri = make_url(uri).set(database=name)
     engine = sqlalchemy.create_engine(auth_uri, poolclass=sqlalchemy.pool.NullPool)
     try:
@@ -91,6 +95,9 @@ def _migrate_auth_database(connection: Any, uri: str, name: str) -> None:
         migrate_if_needed(engine, "head")
     finally:
         engine.dispose()
+    users = wanted_users(os.environ)
+    if users:
+        ensure_users(auth_uri.render_as_string(hide_password=False), users)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -110,6 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         logger.error("MLFLOW_BACKEND_STORE_URI is not set: it names the database to migrate")
         return 2
     try:
+        wanted_users(os.environ)  # a missing password is bad input, found before touching anything
         migrate(uri, wait_seconds=args.wait_seconds, auth_database=args.auth_database)
     except ValueError as exc:
         logger.error(str(exc))
