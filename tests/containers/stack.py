@@ -83,6 +83,9 @@ class Render:
                 resolved[item["name"]] = _expand(str(item["value"]), resolved)
             elif "secretKeyRef" in item.get("valueFrom", {}):
                 ref = item["valueFrom"]["secretKeyRef"]
+                value = self.secrets.get(ref["name"], {}).get(ref["key"])
+                if value is None and ref.get("optional"):
+                    continue  # as the kubelet does: an optional reference to nothing sets nothing
                 resolved[item["name"]] = self.secrets[ref["name"]][ref["key"]]
             else:
                 raise AssertionError(f"unsupported env source in the chart: {item}")

@@ -189,3 +189,27 @@ new random one otherwise. (list $ SECRET_NAME KEY LENGTH) -> base64 value.
 {{- include "mlstack.egressTo" (list . "minio" 9000) }}
 {{- end }}
 {{- end -}}
+
+{{/* MLflow basic auth (mlflow.auth.enabled): the Secret the mlflow chart generates and keeps. */}}
+{{- define "mlstack.mlflowAuth.secretName" -}}
+{{- printf "%s-auth" (include "mlstack.componentName" (list . "mlflow")) -}}
+{{- end -}}
+
+{{/* A client's own MLflow credentials, (list $ "trainer"). The references are optional: without
+     mlflow.auth.enabled the Secret does not exist, the variables stay unset and MLflow is open. */}}
+{{- define "mlstack.mlflowAuth.clientEnv" -}}
+{{- $root := index . 0 -}}
+{{- $user := index . 1 -}}
+- name: MLFLOW_TRACKING_USERNAME
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "mlstack.mlflowAuth.secretName" $root }}
+      key: {{ $user }}-username
+      optional: true
+- name: MLFLOW_TRACKING_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "mlstack.mlflowAuth.secretName" $root }}
+      key: {{ $user }}-password
+      optional: true
+{{- end -}}

@@ -49,3 +49,50 @@
 {{- define "mlflow.migrateCommand" -}}
 command: ["python", "-m", "mlstack.db_migrate", "--wait-seconds", {{ .Values.migration.waitSeconds | quote }}]
 {{- end -}}
+
+{{/* With auth: what the init container's migration needs to create the auth database and the
+     trainer's and API's users. (Not the hook Job: on a pre-install hook the generated Secret does
+     not exist yet; every MLflow pod's init container does it, under the migration lock.) */}}
+{{- define "mlflow.authMigrateEnv" -}}
+{{- if .Values.auth.enabled -}}
+{{- $secret := include "mlstack.mlflowAuth.secretName" . -}}
+- name: MLSTACK_AUTH_DATABASE
+  value: {{ .Values.auth.database | quote }}
+- name: MLSTACK_AUTH_USERS
+  value: trainer,api
+- name: MLSTACK_AUTH_PASSWORD_TRAINER
+  valueFrom:
+    secretKeyRef:
+      name: {{ $secret }}
+      key: trainer-password
+- name: MLSTACK_AUTH_PASSWORD_API
+  valueFrom:
+    secretKeyRef:
+      name: {{ $secret }}
+      key: api-password
+{{- end }}
+{{- end -}}
+
+{{/* With auth: the server's admin credentials, session key and auth config. */}}
+{{- define "mlflow.authServerEnv" -}}
+{{- if .Values.auth.enabled -}}
+{{- $secret := include "mlstack.mlflowAuth.secretName" . -}}
+- name: MLFLOW_AUTH_CONFIG_PATH
+  value: /etc/mlflow/auth/basic_auth.ini
+- name: MLFLOW_AUTH_ADMIN_USERNAME
+  valueFrom:
+    secretKeyRef:
+      name: {{ $secret }}
+      key: admin-username
+- name: MLFLOW_AUTH_ADMIN_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ $secret }}
+      key: admin-password
+- name: MLFLOW_FLASK_SERVER_SECRET_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ $secret }}
+      key: flask-secret-key
+{{- end }}
+{{- end -}}

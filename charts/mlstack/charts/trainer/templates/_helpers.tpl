@@ -27,6 +27,7 @@ spec:
           value: /etc/mlstack/trainer/config.yaml
         - name: MLFLOW_TRACKING_URI
           value: {{ include "mlstack.mlflowUrl" . | quote }}
+        {{- include "mlstack.mlflowAuth.clientEnv" (list . "trainer") | nindent 8 }}
         {{- if .Values.dataVolume.existingClaim }}
         - name: MLSTACK_DATA_DIR
           value: {{ .Values.dataVolume.mountPath | quote }}
