@@ -65,10 +65,21 @@ def images(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory
 
 @pytest.fixture(scope="session")
 def rendered(images: dict[str, str]) -> Render:
-    """The default profile rendered by the pinned helm, as the release `mlstack`."""
+    """The default profile with MLflow basic auth on, rendered by the pinned helm as the release `mlstack`."""
     helm = shutil.which("helm") or str(CACHE / "bin" / "helm")
     text = subprocess.run(
-        [helm, "template", "mlstack", str(CHART), "-n", "mlstack", "--set", "api.refreshSeconds=1"],
+        [
+            helm,
+            "template",
+            "mlstack",
+            str(CHART),
+            "-n",
+            "mlstack",
+            "--set",
+            "api.refreshSeconds=1",
+            "--set",
+            "mlflow.auth.enabled=true",
+        ],
         capture_output=True,
         text=True,
         check=True,

@@ -1,5 +1,5 @@
-"""The whole stack from the images, wired exactly as the chart renders it: train, serve, promote,
-restart Postgres, lose MLflow. Containers run read-only, with every capability dropped, as the
+"""The whole stack from the images, wired exactly as the chart renders it (with MLflow basic auth on):
+train, serve, promote, restart Postgres, lose MLflow. Containers run read-only, with every capability dropped, as the
 chart's UID."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ import json
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -45,23 +46,32 @@ def stack(rendered: Render, workdir: Path) -> Iterator[Stack]:
     s.close()
 
 
-def registry(mlflow: str, path: str, **params: str) -> dict:
-    response = requests.get(f"{mlflow}/api/2.0/mlflow/{path}", params=params, timeout=10)
-    response.raise_for_status()
-    return response.json()
+@dataclass
+class MlflowRest:
+    """MLflow's REST API as the chart's admin user (the stack runs with mlflow.auth.enabled)."""
 
+    url: str
+    auth: tuple[str, str]
 
-def run_ids(mlflow: str) -> set[str]:
-    experiments = registry(mlflow, "experiments/search", max_results="100")["experiments"]
-    body = {"experiment_ids": [e["experiment_id"] for e in experiments], "max_results": 1000}
-    response = requests.post(f"{mlflow}/api/2.0/mlflow/runs/search", json=body, timeout=10)
-    response.raise_for_status()
-    return {r["info"]["run_id"] for r in response.json().get("runs", [])}
+    def get(self, path: str, **params: str) -> dict:
+        response = requests.get(
+            f"{self.url}/api/2.0/mlflow/{path}", params=params, auth=self.auth, timeout=10
+        )
+        response.raise_for_status()
+        return response.json()
 
+    def run_ids(self) -> set[str]:
+        experiments = self.get("experiments/search", max_results="100")["experiments"]
+        body = {"experiment_ids": [e["experiment_id"] for e in experiments], "max_results": 1000}
+        response = requests.post(
+            f"{self.url}/api/2.0/mlflow/runs/search", json=body, auth=self.auth, timeout=10
+        )
+        response.raise_for_status()
+        return {r["info"]["run_id"] for r in response.json().get("runs", [])}
 
-def version_numbers(mlflow: str) -> set[str]:
-    found = registry(mlflow, "model-versions/search", filter="name='iris'").get("model_versions", [])
-    return {v["version"] for v in found}
+    def version_numbers(self) -> set[str]:
+        found = self.get("model-versions/search", filter="name='iris'").get("model_versions", [])
+        return {v["version"] for v in found}
 
 
 def test_stack_from_images(stack: Stack, rendered: Render) -> None:
@@ -80,6 +90,10 @@ def test_stack_from_images(stack: Stack, rendered: Render) -> None:
     mlflow_c = stack.start("Deployment", "mlstack-mlflow", "mlflow", alias="mlstack-mlflow", publish=5000)
     mlflow = stack.url(mlflow_c, 5000)
     wait_for(answers(f"{mlflow}/health"), "MLflow /health", 180)
+    auth = rendered.secrets["mlstack-mlflow-auth"]
+    rest = MlflowRest(mlflow, (auth["admin-username"], auth["admin-password"]))
+    anonymous = requests.get(f"{mlflow}/api/2.0/mlflow/experiments/search?max_results=1", timeout=10)
+    assert anonymous.status_code == 401, "basic auth must refuse anonymous registry calls"
 
     api_c = stack.start("Deployment", "mlstack-api", "api", alias="mlstack-api", publish=8080)
     api = stack.url(api_c, 8080)
@@ -99,7 +113,7 @@ def test_stack_from_images(stack: Stack, rendered: Render) -> None:
 
     second = stack.run_once("CronJob", "mlstack-trainer", "trainer")
     assert second.returncode == 0, second.stderr[-4000:]
-    model = registry(mlflow, "registered-models/get", name="iris")["registered_model"]
+    model = rest.get("registered-models/get", name="iris")["registered_model"]
     assert {a["alias"]: a["version"] for a in model.get("aliases", [])}.get("production") == "2", model
     wait_for(
         lambda: (
@@ -116,19 +130,19 @@ def test_stack_from_images(stack: Stack, rendered: Render) -> None:
     ] == [0]
 
     # Postgres restarts: runs and versions are all still there.
-    runs_before, versions_before = run_ids(mlflow), version_numbers(mlflow)
+    runs_before, versions_before = rest.run_ids(), rest.version_numbers()
     assert len(runs_before) >= 2 and versions_before == {"1", "2"}
     docker("restart", pg)
     wait_for(pg_ready(pg, rendered), "Postgres readiness after restart", 120)
 
     def registry_back() -> bool:
         try:
-            return version_numbers(mlflow) == versions_before
+            return rest.version_numbers() == versions_before
         except requests.RequestException:
             return False
 
     wait_for(registry_back, "MLflow to answer with every version after the Postgres restart", 60)
-    assert run_ids(mlflow) == runs_before
+    assert rest.run_ids() == runs_before
 
     # MLflow goes away: the API keeps serving the model it has and stays Ready.
     docker("stop", mlflow_c)
