@@ -134,7 +134,7 @@ class ApiMetrics:
         self.preallocate()
 
     def preallocate(self) -> None:
-        """In multiprocess mode, back this worker's metric files with disk blocks (see below)."""
+        """Back this worker's metric files with disk blocks (multiprocess mode only)."""
         if directory := multiprocess_dir():
             preallocate_metric_files(directory, os.getpid())
 
