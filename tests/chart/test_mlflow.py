@@ -93,7 +93,10 @@ def test_basic_auth_is_off_by_default_and_clients_then_send_no_credentials():
     out = render()
     assert "app-name" not in _args(out)
     assert not [o for o in out.objects if o["metadata"]["name"] == AUTH_SECRET]
-    for kind, name, cname in (("Deployment", "mlstack-api", "api"), ("CronJob", "mlstack-trainer", "trainer")):
+    for kind, name, cname in (
+        ("Deployment", "mlstack-api", "api"),
+        ("CronJob", "mlstack-trainer", "trainer"),
+    ):
         ref = env(container(out.get(kind, name), cname))["MLFLOW_TRACKING_PASSWORD"]["secretKeyRef"]
         assert ref["optional"] is True and ref["name"] == AUTH_SECRET  # absent Secret: variable unset
 
@@ -103,15 +106,21 @@ def test_basic_auth_option_wires_server_migration_trainer_and_api():
     assert _args(out)["app-name"] == "basic-auth"
     deployment = out.get("Deployment", DEPLOY)
     server = env(container(deployment, "mlflow"))
-    assert server["MLFLOW_AUTH_ADMIN_PASSWORD"] == {"secretKeyRef": {"name": AUTH_SECRET, "key": "admin-password"}}
+    assert server["MLFLOW_AUTH_ADMIN_PASSWORD"] == {
+        "secretKeyRef": {"name": AUTH_SECRET, "key": "admin-password"}
+    }
     assert server["MLFLOW_FLASK_SERVER_SECRET_KEY"]["secretKeyRef"]["name"] == AUTH_SECRET
     assert "MLSTACK_AUTH_PASSWORD_API" not in server, "the server needs no client passwords"
     ini = out.get("ConfigMap", AUTH_SECRET)["data"]["basic_auth.ini"]
     assert "database_uri = postgresql://mlflow@mlstack-postgresql:5432/mlflow_auth\n" in ini
     assert "default_permission = READ" in ini
-    init = env(next(c for c in deployment["spec"]["template"]["spec"]["initContainers"] if c["name"] == "migrate"))
+    init = env(
+        next(c for c in deployment["spec"]["template"]["spec"]["initContainers"] if c["name"] == "migrate")
+    )
     assert init["MLSTACK_AUTH_DATABASE"] == "mlflow_auth" and init["MLSTACK_AUTH_USERS"] == "trainer,api"
-    assert init["MLSTACK_AUTH_PASSWORD_TRAINER"] == {"secretKeyRef": {"name": AUTH_SECRET, "key": "trainer-password"}}
+    assert init["MLSTACK_AUTH_PASSWORD_TRAINER"] == {
+        "secretKeyRef": {"name": AUTH_SECRET, "key": "trainer-password"}
+    }
     secret = out.get("Secret", AUTH_SECRET)
     assert set(secret["data"]) == {
         "admin-username", "admin-password", "trainer-username", "trainer-password",
