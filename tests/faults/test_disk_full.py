@@ -25,11 +25,11 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A real 8 MiB filesystem (tmpfs) that the test can fill; needs root and mount permission."""
+    """A real 32 MiB filesystem (tmpfs) that the test can fill; needs root and mount permission."""
     mountpoint = tmp_path / "small-disk"
     mountpoint.mkdir()
     mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=8m,mode=0755", "tmpfs", str(mountpoint)],
+        ["mount", "-t", "tmpfs", "-o", "size=32m,mode=0755", "tmpfs", str(mountpoint)],
         capture_output=True,
         text=True,
     )
@@ -49,9 +49,10 @@ def _fill(directory: Path) -> Path:
         while True:
             handle.write(chunk)
             handle.flush()
-    with pytest.raises(OSError) as full:
-        (directory / "probe").write_bytes(chunk)
-    assert full.value.errno == errno.ENOSPC
+    for size in (65536, 4096, 1):  # nothing fits any more, not even a page
+        with pytest.raises(OSError) as full:
+            (directory / f"probe-{size}").write_bytes(b"\0" * size)
+        assert full.value.errno == errno.ENOSPC
     return filler
 
 
