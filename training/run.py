@@ -119,7 +119,8 @@ def train(prepared: Prepared, registry: Registry, progress: ProgressCallback | N
         model_info = _log_model(model, x_train)
         version = _register(prepared, model_info.model_uri, run.info.run_id)
         try:
-            decision = _gate(prepared, registry, version, metrics, x_test, y_test)
+            with _gate_lock(settings, registry).held():
+                decision = _gate(prepared, registry, version, metrics, x_test, y_test)
         except BaseException:
             _delete_version(registry, version)
             raise
@@ -269,28 +270,18 @@ def _register(prepared: Prepared, model_uri: str, run_id: str) -> ModelVersionRe
     return ModelVersionRef.from_entity(registered)
 
 
-def _gate(
-    prepared: Prepared,
-    registry: Registry,
-    version: ModelVersionRef,
-    metrics: dict[str, float],
-    x_test: pd.DataFrame,
-    y_test: pd.Series,
-) -> GateDecision:
-    """Compare with the champion and move the alias, holding the registry's gate lock throughout so a
-    trainer finishing at the same time compares against whatever this one decides (no lost update)."""
-    settings = prepared.settings
-    lock = GateLock(
+def _gate_lock(settings: TrainerSettings, registry: Registry) -> GateLock:
+    """Held around the gate so a trainer finishing at the same time compares against whatever this
+    one decides (no lost update between reading the champion and moving the alias)."""
+    return GateLock(
         registry.client,
         settings.model_name,
         ttl_s=settings.gate_lock_ttl_seconds,
         timeout_s=settings.gate_lock_timeout_seconds,
     )
-    with lock.held():
-        return _gate_locked(prepared, registry, version, metrics, x_test, y_test)
 
 
-def _gate_locked(
+def _gate(
     prepared: Prepared,
     registry: Registry,
     version: ModelVersionRef,
