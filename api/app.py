@@ -13,13 +13,14 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.admission import LargeBodyGate
 from api.batching import MicroBatcher
 from api.errors import ApiError, InvalidInput, error_response, handle_api_error
 from api.manager import ModelManager, limit_malloc_arenas
 from api.metrics import ApiMetrics
 from api.middleware import ObservabilityMiddleware
 from api.openapi import served_model_openapi
-from api.routes import health, v1
+from api.routes import add_predict_route, health, v1
 from api.settings import ApiSettings
 from mlstack import __version__
 from mlstack.logs import configure_logging
@@ -69,6 +70,9 @@ def create_app(
         lifespan=lifespan,
         docs_url="/docs",
         redoc_url=None,
+        # Metrics are ours (Prometheus, api/metrics.py). FastAPI's native OpenTelemetry would look up
+        # three global providers on every request only to find them unconfigured.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.manager = manager
@@ -76,11 +80,15 @@ def create_app(
     # One thread for large batches: the worker has one CPU's worth of work to give them anyway.
     bulk_executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulk-predict")
     app.state.bulk_executor = bulk_executor
+    app.state.large_bodies = LargeBodyGate(
+        threshold_bytes=settings.large_body_bytes, slots=settings.large_body_slots
+    )
     app.state.batcher = (
         MicroBatcher(max_rows=settings.micro_batch_max_rows, max_wait_s=settings.micro_batch_wait_ms / 1000)
         if settings.micro_batching
         else None
     )
+    add_predict_route(app)
     app.include_router(health)
     app.include_router(v1)
     app.add_exception_handler(ApiError, handle_api_error)

@@ -126,6 +126,10 @@ class ApiMetrics:
             multiprocess_mode="livemax",
             registry=r,
         )
+        # `labels()` takes a lock and validates its arguments on every call; the hot paths keep the
+        # children they use (routes and statuses are a small fixed set, versions one per swap).
+        self._request_children: dict[tuple[str, str, int], tuple[Counter, Histogram | None]] = {}
+        self._prediction_children: dict[str, Counter] = {}
         for result in ("success", "failure"):
             self.reloads.labels(result)
         self.model_loaded.set(0)
@@ -139,10 +143,24 @@ class ApiMetrics:
             preallocate_metric_files(directory, os.getpid())
 
     def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
-        status_label = str(status)
-        self.requests.labels(route, method, status_label).inc()
-        if route not in UNTIMED_ROUTES:
-            self.latency.labels(route, method, status_label).observe(seconds)
+        key = (route, method, status)
+        children = self._request_children.get(key)
+        if children is None:  # first request of this kind: look the children up once
+            status_label = str(status)
+            children = (
+                self.requests.labels(route, method, status_label),
+                None if route in UNTIMED_ROUTES else self.latency.labels(route, method, status_label),
+            )
+            self._request_children[key] = children
+        children[0].inc()
+        if children[1] is not None:
+            children[1].observe(seconds)
+
+    def count_predictions(self, version: str, rows: int) -> None:
+        child = self._prediction_children.get(version)
+        if child is None:
+            child = self._prediction_children[version] = self.predictions.labels(version)
+        child.inc(rows)
 
     def registry_seen(self, reachable: bool) -> None:
         self.registry_reachable.set(1 if reachable else 0)

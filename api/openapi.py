@@ -15,8 +15,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from api.manager import ModelManager
-
-PREDICT_PATH = "/v1/predict"
+from api.routes import PREDICT_PATH
 
 
 def served_model_openapi(app: FastAPI, manager: ModelManager, max_batch: int) -> Callable[[], dict[str, Any]]:

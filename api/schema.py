@@ -7,6 +7,7 @@ float64 matrix (all-numeric models) or typed columns for a DataFrame, in the sig
 
 from __future__ import annotations
 
+import itertools
 import math
 import operator
 from collections.abc import Sequence
@@ -36,6 +37,7 @@ _PANDAS_DTYPES = {
     "integer": "int32",
     "boolean": "bool",
 }
+_PLAIN_NUMBERS = frozenset({float, int})
 _JSON_TYPES = {"number": "number", "integer": "integer", "string": "string", "boolean": "boolean"}
 
 
@@ -67,7 +69,6 @@ class InputSchema:
         self._by_name = {feature.name: feature for feature in features}
         self.all_numeric = all(feature.kind in ("number", "integer") for feature in features)
         self._all_required_doubles = all(f.kind == "number" and f.required for f in features)
-        self._key_set = frozenset(self.names)
         self._getter = operator.itemgetter(*self.names)
 
     @classmethod
@@ -126,19 +127,19 @@ class InputSchema:
         """The common case in bulk: every record a dict with exactly the signature's keys, every value
         an int or float and finite. Anything else returns None, and the record-by-record path above
         accepts it or names the offending field and record."""
-        keys, getter, width = self._key_set, self._getter, len(self.names)
+        getter, width = self._getter, len(self.names)
         try:
-            rows = [getter(record) for record in records if type(record) is dict and record.keys() == keys]
+            # A dict of `width` keys from which every signature name can be read has exactly those keys.
+            rows = [getter(record) for record in records if type(record) is dict and len(record) == width]
         except (KeyError, TypeError):
             return None
         if len(rows) != len(records):
             return None
-        if width == 1:
-            rows = [(row,) for row in rows]
-        if not {type(value) for row in rows for value in row} <= {float, int}:
+        values = rows if width == 1 else list(itertools.chain.from_iterable(rows))
+        if not set(map(type, values)) <= _PLAIN_NUMBERS:
             return None  # bools, strings, nulls: let the careful path judge them
         try:
-            out = np.array(rows, dtype=np.float64).reshape(len(rows), width)
+            out = np.array(values, dtype=np.float64).reshape(len(rows), width)
         except OverflowError:
             return None
         return out if np.isfinite(out).all() else None

@@ -57,6 +57,10 @@ class ApiSettings(BaseSettings):
     """Largest request body accepted (413 above)."""
     body_timeout_seconds: float = Field(default=10.0, gt=0)
     """Longest time to receive a request body (408 after), so slow senders cannot pin requests."""
+    large_body_bytes: int = Field(default=64 * 1024, ge=0)
+    """Bodies above this size (or of unknown size) wait for a large-body slot before being read."""
+    large_body_slots: int = Field(default=2, ge=1)
+    """How many large bodies one worker reads, parses and predicts at once (memory stays bounded)."""
     micro_batching: bool = True
     """Predict concurrent small requests in one model call (see api/batching.py)."""
     micro_batch_wait_ms: float = Field(default=0.0, ge=0.0, le=100.0)
