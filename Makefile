@@ -62,8 +62,18 @@ cluster-up: ## Start kube-apiserver, controllers, scheduler and etcd with simula
 cluster-down: ## Stop the local control plane and remove its state
 	scripts/cluster-down.sh
 
+##@ Local Kubernetes with a real node (root; no Docker-in-Docker, no registry)
+node-up: ## Control plane plus a real kubelet, containerd, kube-proxy and CoreDNS on this machine
+	scripts/node-up.sh
+
+node-load: ## Import the mlstack images from Docker into the node's containerd
+	scripts/node-load.sh
+
+node-down: ## Stop the node and the control plane, remove their state, mounts, rules and addresses
+	scripts/node-down.sh
+
 ##@ Help
 help: ## Show this list
 	@awk 'BEGIN {FS = ":.*##"} /^##@/ {printf "\n%s\n", substr($$0, 5)} /^[a-z-]+:.*##/ {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-.PHONY: demo test lint chart-docs bench images base-image kind-up kind-load deploy train port-forward smoke e2e kind-down cluster-up cluster-down help
+.PHONY: demo test lint chart-docs bench images base-image kind-up kind-load deploy train port-forward smoke e2e kind-down cluster-up cluster-down node-up node-load node-down help

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make cluster-down`: stop the processes scripts/cluster-up.sh started (by their pid files only)
-# and remove the cluster's state. Safe to run twice, or when nothing is up.
+# and remove the cluster's state (a real node's first, through scripts/node-down.sh). Safe to run
+# twice, or when nothing is up.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 CLUSTER_DIR="${MLSTACK_CLUSTER_DIR:-${REPO_ROOT}/.state/cluster}"
@@ -27,6 +28,10 @@ stop() {
 
 main() {
   local name
+  # A real node (scripts/node-up.sh) goes first: its pods' mounts live under the state dir.
+  if [ -d "${CLUSTER_DIR}/node" ]; then
+    "${REPO_ROOT}/scripts/node-down.sh" --node-only
+  fi
   for name in "${COMPONENTS[@]}"; do
     stop "${name}"
   done

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # `make cluster-up`: a real Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager,
 # kube-scheduler) with simulated nodes (kwok), all local processes bound to 127.0.0.1.
+# MLSTACK_CLUSTER_NODES=0 starts no kwok nodes; MLSTACK_APISERVER_IP binds and advertises the apiserver
+# on another address of this machine (scripts/node-up.sh: one that pods on a real node can reach).
 # What is simulated: kwok marks pods Running/Ready without running containers, completes pods owned
 # by Jobs and helm test pods (phase Succeeded, exit 0), and provisions PVCs with fake volumes.
 # State (certs, etcd data, logs, pid files, kubeconfig) lives in MLSTACK_CLUSTER_DIR.
@@ -9,6 +11,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 CLUSTER_DIR="${MLSTACK_CLUSTER_DIR:-${REPO_ROOT}/.state/cluster}"
 NODES="${MLSTACK_CLUSTER_NODES:-2}"
+APISERVER_IP="${MLSTACK_APISERVER_IP:-127.0.0.1}"
 KUBE_BIN=""
 UP_OK=0
 
@@ -24,7 +27,7 @@ gen_certs() {
     cd "${d}" || exit 1
     openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=mlstack-local-ca" \
       -keyout ca.key -out ca.crt 2>/dev/null
-    printf '%s\n' "subjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local" \
+    printf '%s\n' "subjectAltName=IP:127.0.0.1,IP:${APISERVER_IP},IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local" \
       "extendedKeyUsage=serverAuth" >serving.ext
     openssl req -newkey rsa:2048 -nodes -subj "/CN=kube-apiserver" -keyout apiserver.key -out apiserver.csr 2>/dev/null
     openssl x509 -req -in apiserver.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 \
@@ -46,7 +49,7 @@ kind: Config
 clusters:
 - name: mlstack-local
   cluster:
-    server: https://127.0.0.1:${APISERVER_PORT}
+    server: https://${APISERVER_IP}:${APISERVER_PORT}
     certificate-authority: ${d}/ca.crt
 users:
 - name: mlstack-admin
@@ -92,13 +95,16 @@ start_etcd() {
 }
 
 start_apiserver() {
-  local d="${CLUSTER_DIR}/pki"
+  local d="${CLUSTER_DIR}/pki" reconciler=lease
+  # The `kubernetes` Service gets the advertised address as its endpoint; a loopback one is refused.
+  [ "${APISERVER_IP}" = 127.0.0.1 ] && reconciler=none
   start kube-apiserver "${KUBE_BIN}/kube-apiserver" \
     --etcd-servers "http://127.0.0.1:${ETCD_PORT}" \
-    --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "${APISERVER_PORT}" \
-    --endpoint-reconciler-type none \
+    --bind-address "${APISERVER_IP}" --advertise-address "${APISERVER_IP}" --secure-port "${APISERVER_PORT}" \
+    --endpoint-reconciler-type "${reconciler}" \
     --tls-cert-file "${d}/apiserver.crt" --tls-private-key-file "${d}/apiserver.key" \
     --client-ca-file "${d}/ca.crt" \
+    --kubelet-client-certificate "${d}/admin.crt" --kubelet-client-key "${d}/admin.key" \
     --service-account-key-file "${d}/sa.pub" --service-account-signing-key-file "${d}/sa.key" \
     --service-account-issuer https://kubernetes.default.svc.cluster.local \
     --service-cluster-ip-range 10.96.0.0/16 \
@@ -199,7 +205,9 @@ main() {
   start_etcd
   start_apiserver
   start_controllers
-  start_kwok
+  if [ "${NODES}" -gt 0 ]; then
+    start_kwok
+  fi
   wait_for "default service account" 60 kubectl -n default get serviceaccount default
   UP_OK=1
   log "cluster up in $((SECONDS - t0))s: export KUBECONFIG=${KUBECONFIG}"

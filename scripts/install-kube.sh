@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Build the local cluster's binaries once per pinned version set: kube-apiserver,
-# kube-controller-manager, kube-scheduler and kubectl (k8s.io/kubernetes), etcd, kwok and kwokctl,
-# each from its wrapper module under scripts/gomod/. They land in ${MLSTACK_CACHE}/kube/<key>/bin;
-# a warm run checks a stamp and rebuilds nothing. kubectl is linked into TOOLS_BIN.
+# kube-controller-manager, kube-scheduler, kubectl, and for a real node kubelet and kube-proxy
+# (k8s.io/kubernetes), etcd, kwok and kwokctl, each from its wrapper module under scripts/gomod/.
+# They land in ${MLSTACK_CACHE}/kube/<key>/bin; a warm run checks a stamp and the binaries and
+# rebuilds nothing; concurrent runs wait for one build (flock). kubectl is linked into TOOLS_BIN.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 GOMOD_DIR="${REPO_ROOT}/scripts/gomod"
-KUBE_CMDS=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
+KUBE_CMDS=(kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet kube-proxy)
 
 # kube_dir: where this version set's binaries live (also used by cluster-up.sh).
 kube_dir() {
@@ -39,7 +40,7 @@ build_kubernetes() {
     ldflags+=" -X ${pkg}.gitTreeState=clean"
   done
   for cmd in "${KUBE_CMDS[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/${cmd}"); done
-  log "building ${KUBE_CMDS[*]} ${v} (cold: about 7 minutes on 2 cores)"
+  log "building ${KUBE_CMDS[*]} ${v} (cold: about 10 minutes on 2 cores)"
   go_build_into kubernetes "${out}" "${ldflags}" "${pkgs[@]}"
 }
 
@@ -63,17 +64,30 @@ copy_kwok_stages() {
   chmod -R u+w "$1"
 }
 
+# complete DIR: DIR holds a finished build with every binary (a cache from before kubelet and
+# kube-proxy were added lacks them and is rebuilt).
+complete() {
+  local cmd
+  [ -f "$1/.complete" ] || return 1
+  for cmd in "${KUBE_CMDS[@]}" etcd kwok; do
+    [ -x "$1/bin/${cmd}" ] || return 1
+  done
+}
+
 main() {
   command -v go >/dev/null || die "go is needed to build the cluster binaries"
   require_pin kubernetes k8s.io/kubernetes "${KUBERNETES_VERSION}"
   require_pin etcd go.etcd.io/etcd/server/v3 "${ETCD_VERSION}"
   require_pin kwok sigs.k8s.io/kwok "${KWOK_VERSION}"
-  local dest stamp
+  local dest
   dest="$(kube_dir)"
-  stamp="${dest}/.complete"
-  if [ ! -f "${stamp}" ]; then
+  mkdir -p "${MLSTACK_CACHE}/kube"
+  # One build at a time (two test runs, or cluster-up beside make test): the second waits, then
+  # finds the first one's binaries.
+  exec 9>"${MLSTACK_CACHE}/kube/.lock"
+  flock 9
+  if ! complete "${dest}"; then
     local t0=${SECONDS} tmp
-    mkdir -p "${MLSTACK_CACHE}/kube"
     tmp="$(mktemp -d "${MLSTACK_CACHE}/kube/.build.XXXXXX")"
     # shellcheck disable=SC2064  # expand now: the path is fixed
     trap "rm -rf '${tmp}'" EXIT
@@ -83,7 +97,7 @@ main() {
     copy_kwok_stages "${tmp}/stages"
     rm -rf "${dest}"
     mv "${tmp}" "${dest}"
-    touch "${stamp}"
+    touch "${dest}/.complete"
     log "cluster binaries built in $((SECONDS - t0))s into ${dest}/bin"
   fi
   ln -sfn "${dest}/bin/kubectl" "${TOOLS_BIN}/kubectl"
