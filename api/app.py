@@ -20,7 +20,7 @@ from api.manager import ModelManager, limit_malloc_arenas
 from api.metrics import ApiMetrics
 from api.middleware import ObservabilityMiddleware
 from api.openapi import served_model_openapi
-from api.routes import add_predict_route, health, v1
+from api.routes import PREDICT_PATH, add_predict_route, health, v1
 from api.settings import ApiSettings
 from mlstack import __version__
 from mlstack.logs import configure_logging
@@ -95,7 +95,7 @@ def create_app(
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.openapi = served_model_openapi(app, manager, settings.max_batch)  # type: ignore[method-assign]
-    routes = [route.path for router in (health, v1) for route in router.routes]
+    routes = [PREDICT_PATH, *(route.path for router in (health, v1) for route in router.routes)]
     app.add_middleware(ObservabilityMiddleware, metrics=metrics, routes=routes)
     return app
 

@@ -67,8 +67,9 @@ class Server:
         )
         wait_http(ready_url)
 
-    def rss_per_worker_mb(self) -> float:
-        """Mean RSS of the processes that serve (the leaves of the process tree)."""
+    def rss_per_worker_mb(self, field: str = "VmRSS") -> float:
+        """Mean RSS (or, with field="VmHWM", peak RSS) of the processes that serve (the leaves of the
+        process tree)."""
         children: dict[int, list[int]] = defaultdict(list)
         for status in Path("/proc").glob("[0-9]*/status"):
             try:
@@ -84,7 +85,7 @@ class Server:
         leaves = [pid for pid in tree if not children.get(pid)] or [self.proc.pid]
         sizes = []
         for pid in leaves:
-            match = re.search(r"VmRSS:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text())
+            match = re.search(rf"{field}:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text())
             sizes.append(int(match.group(1)) / 1024 if match else 0.0)
         return sum(sizes) / len(sizes)
 
@@ -299,10 +300,15 @@ def main() -> int:
                                     }
                                 )
                 rss = {"mlflow": theirs.rss_per_worker_mb(), "mlstack": ours.rss_per_worker_mb()}
+                peak = {
+                    "mlflow": theirs.rss_per_worker_mb("VmHWM"),
+                    "mlstack": ours.rss_per_worker_mb("VmHWM"),
+                }
                 for row in results:
                     if row["model"] == name and row["server"] in rss:
                         row["rss_mb_per_worker"] = rss[row["server"]]
-                sys.stderr.write(f"{name}: done (RSS per worker: {rss})\n")
+                        row["peak_rss_mb_per_worker"] = peak[row["server"]]
+                sys.stderr.write(f"{name}: done (RSS per worker: {rss}, peak: {peak})\n")
             finally:
                 theirs.stop()
                 ours.stop()
@@ -328,6 +334,7 @@ def report(results: list[dict], out: Path) -> int:
         "requests",
         "seconds",
         "rss_mb_per_worker",
+        "peak_rss_mb_per_worker",
     ]
     with (out / "results.csv").open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=fields, extrasaction="ignore")
