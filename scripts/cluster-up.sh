@@ -38,6 +38,13 @@ gen_certs() {
       -extfile client.ext -out admin.crt 2>/dev/null
     openssl genrsa -out sa.key 2048 2>/dev/null
     openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
+    # The aggregation layer (metrics-server on a real node): the apiserver proxies with this client cert.
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=mlstack-front-proxy-ca" \
+      -keyout front-proxy-ca.key -out front-proxy-ca.crt 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=front-proxy-client" -keyout front-proxy-client.key \
+      -out front-proxy-client.csr 2>/dev/null
+    openssl x509 -req -in front-proxy-client.csr -CA front-proxy-ca.crt -CAkey front-proxy-ca.key \
+      -CAcreateserial -days 3650 -extfile client.ext -out front-proxy-client.crt 2>/dev/null
   )
 }
 
@@ -105,6 +112,10 @@ start_apiserver() {
     --tls-cert-file "${d}/apiserver.crt" --tls-private-key-file "${d}/apiserver.key" \
     --client-ca-file "${d}/ca.crt" \
     --kubelet-client-certificate "${d}/admin.crt" --kubelet-client-key "${d}/admin.key" \
+    --requestheader-client-ca-file "${d}/front-proxy-ca.crt" --requestheader-allowed-names front-proxy-client \
+    --requestheader-username-headers X-Remote-User --requestheader-group-headers X-Remote-Group \
+    --requestheader-extra-headers-prefix X-Remote-Extra- --enable-aggregator-routing=true \
+    --proxy-client-cert-file "${d}/front-proxy-client.crt" --proxy-client-key-file "${d}/front-proxy-client.key" \
     --service-account-key-file "${d}/sa.pub" --service-account-signing-key-file "${d}/sa.key" \
     --service-account-issuer https://kubernetes.default.svc.cluster.local \
     --service-cluster-ip-range 10.96.0.0/16 \

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # What a real node needs beyond scripts/install-kube.sh's kubelet and kube-proxy: containerd, runc,
-# the CNI plugins and iptables from Debian, and two local images no registry serves: the pod sandbox
-# (scripts/gomod/pause) and CoreDNS (scripts/gomod/coredns, COREDNS_VERSION). Both are static Go
-# binaries packed as single-layer image archives for `ctr images import`. They land in
+# the CNI plugins and iptables from Debian, and three local images no registry serves: the pod
+# sandbox (scripts/gomod/pause), CoreDNS (scripts/gomod/coredns, COREDNS_VERSION) and metrics-server
+# (scripts/gomod/metrics-server, METRICS_SERVER_VERSION). All are static Go binaries packed as
+# single-layer image archives for `ctr images import`. They land in
 # ${MLSTACK_CACHE}/node/<key>/images; a warm run rebuilds nothing. Prints that directory.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "${REPO_ROOT}/scripts/node-lib.sh"
@@ -14,7 +15,7 @@ DEBIAN_PACKAGES=(containerd runc containernetworking-plugins iptables conntrack)
 node_cache_dir() {
   local key
   key="$(cd "${GOMOD_DIR}" && cat pause/go.mod pause/main.go coredns/go.mod coredns/go.sum \
-    coredns/cmd/coredns/main.go | sha256sum | cut -c1-12)"
+    coredns/cmd/coredns/main.go metrics-server/go.mod metrics-server/go.sum | sha256sum | cut -c1-12)"
   printf '%s\n' "${MLSTACK_CACHE}/node/coredns${COREDNS_VERSION}-${key}"
 }
 
@@ -52,6 +53,8 @@ main() {
   command -v go >/dev/null || die "go is needed to build the pause and CoreDNS images"
   grep -Eq "^require github.com/coredns/coredns ${COREDNS_VERSION}\$" "${GOMOD_DIR}/coredns/go.mod" ||
     die "scripts/gomod/coredns/go.mod does not require CoreDNS ${COREDNS_VERSION} (scripts/versions.env)"
+  grep -Eq "^require sigs.k8s.io/metrics-server ${METRICS_SERVER_VERSION}\$" "${GOMOD_DIR}/metrics-server/go.mod" ||
+    die "scripts/gomod/metrics-server/go.mod does not require ${METRICS_SERVER_VERSION} (scripts/versions.env)"
   local dest
   dest="$(node_cache_dir)"
   mkdir -p "${MLSTACK_CACHE}/node"
@@ -67,7 +70,11 @@ main() {
     go_build pause "${tmp}/bin/pause" .
     log "building CoreDNS ${COREDNS_VERSION} (cold: about 2 minutes on 2 cores)"
     go_build coredns "${tmp}/bin/coredns" ./cmd/coredns
+    log "building metrics-server ${METRICS_SERVER_VERSION} (cold: about 4 minutes on 2 cores)"
+    go_build metrics-server "${tmp}/bin/metrics-server" sigs.k8s.io/metrics-server/cmd/metrics-server
     image_archive "${PAUSE_IMAGE}" "${tmp}/bin/pause" "${tmp}/images/pause.tar" /pause
+    image_archive "${METRICS_SERVER_IMAGE}" "${tmp}/bin/metrics-server" "${tmp}/images/metrics-server.tar" \
+      /metrics-server
     image_archive "${COREDNS_IMAGE}" "${tmp}/bin/coredns" "${tmp}/images/coredns.tar" /coredns
     rm -rf "${dest}"
     mv "${tmp}" "${dest}"

@@ -2,9 +2,10 @@
 # Shared by scripts/install-node.sh, node-up.sh, node-load.sh and node-down.sh (source after lib.sh):
 # where the real node keeps its state, its fixed addresses and its local image names.
 
-# Image references of the two images scripts/install-node.sh builds (never pulled: no registry).
+# Image references of the three images scripts/install-node.sh builds (never pulled: no registry).
 PAUSE_IMAGE="mlstack.local/pause:1"
 COREDNS_IMAGE="mlstack.local/coredns:${COREDNS_VERSION}"
+METRICS_SERVER_IMAGE="mlstack.local/metrics-server:${METRICS_SERVER_VERSION}"
 
 CLUSTER_DIR="${MLSTACK_CLUSTER_DIR:-${REPO_ROOT}/.state/cluster}"
 NODE_DIR="${CLUSTER_DIR}/node"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make node-up`: the local control plane (scripts/cluster-up.sh, no kwok nodes) plus one real node on
 # this machine: containerd (its own root, state and socket; the system's containerd is left alone),
-# runc, the bridge CNI plugin, kubelet and kube-proxy, CoreDNS as a pod, and a default StorageClass
+# runc, the bridge CNI plugin, kubelet and kube-proxy, CoreDNS and metrics-server as pods, a default StorageClass
 # backed by hostPath volumes. Pods really run. Nothing is pulled: the pause and CoreDNS images come
 # from scripts/install-node.sh, ours from `scripts/node-load.sh IMAGE...`.
 # Needs root (an address on lo, iptables, mounts, cgroups). One real node per machine. Exits 3 where
@@ -168,10 +168,10 @@ EOF
   start containerd containerd --config "${d}/config.toml"
   wait_for containerd 30 ctr_node version
   local archive
-  for archive in "${NODE_CACHE}/images/pause.tar" "${NODE_CACHE}/images/coredns.tar"; do
-    ctr_node images import "${archive}" >/dev/null
+  for archive in pause coredns metrics-server; do
+    ctr_node images import "${NODE_CACHE}/images/${archive}.tar" >/dev/null
   done
-  log "imported ${PAUSE_IMAGE} and ${COREDNS_IMAGE}"
+  log "imported ${PAUSE_IMAGE}, ${COREDNS_IMAGE} and ${METRICS_SERVER_IMAGE}"
 }
 
 start_kubelet() {
@@ -325,6 +325,105 @@ EOF
     die "CoreDNS did not become ready: $(kubectl -n kube-system describe pods -l k8s-app=kube-dns | tail -n 20)"
 }
 
+# metrics_server: the resource metrics API (metrics.k8s.io) the HPA reads, served by metrics-server
+# behind the apiserver's aggregation layer. It scrapes the kubelet with a client certificate of the
+# cluster CA (the kubelet's own serving certificate is self-signed, hence --kubelet-insecure-tls).
+metrics_server() {
+  client_cert metrics-server metrics-server mlstack:metrics-server
+  kubectl -n kube-system create secret tls metrics-server-kubelet-client \
+    --cert "${NODE_DIR}/pki/metrics-server.crt" --key "${NODE_DIR}/pki/metrics-server.key" >/dev/null
+  kubectl apply -f - >/dev/null <<EOF
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: metrics-server, namespace: kube-system}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: "system:metrics-server"}
+rules:
+- apiGroups: [""]
+  resources: [nodes/metrics]
+  verbs: [get]
+- apiGroups: [""]
+  resources: [pods, nodes]
+  verbs: [get, list, watch]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: "system:metrics-server"}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: "system:metrics-server"}
+subjects: [{kind: ServiceAccount, name: metrics-server, namespace: kube-system}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: "metrics-server:system:auth-delegator"}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: "system:auth-delegator"}
+subjects: [{kind: ServiceAccount, name: metrics-server, namespace: kube-system}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: metrics-server-auth-reader, namespace: kube-system}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: extension-apiserver-authentication-reader}
+subjects: [{kind: ServiceAccount, name: metrics-server, namespace: kube-system}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: metrics-server, namespace: kube-system, labels: {k8s-app: metrics-server}}
+spec:
+  selector: {k8s-app: metrics-server}
+  ports: [{name: https, port: 443, targetPort: https, protocol: TCP}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: metrics-server, namespace: kube-system, labels: {k8s-app: metrics-server}}
+spec:
+  replicas: 1
+  selector: {matchLabels: {k8s-app: metrics-server}}
+  template:
+    metadata: {labels: {k8s-app: metrics-server}}
+    spec:
+      serviceAccountName: metrics-server
+      priorityClassName: system-cluster-critical
+      securityContext: {runAsNonRoot: true, runAsUser: 65534, runAsGroup: 65534, seccompProfile: {type: RuntimeDefault}}
+      containers:
+      - name: metrics-server
+        image: ${METRICS_SERVER_IMAGE}
+        imagePullPolicy: Never
+        args:
+        - --cert-dir=/tmp
+        - --secure-port=10250
+        - --kubelet-preferred-address-types=InternalIP
+        - --kubelet-use-node-status-port
+        - --kubelet-insecure-tls
+        - --kubelet-client-certificate=/etc/kubelet-client/tls.crt
+        - --kubelet-client-key=/etc/kubelet-client/tls.key
+        - --metric-resolution=15s
+        ports: [{name: https, containerPort: 10250, protocol: TCP}]
+        readinessProbe: {httpGet: {path: /readyz, port: https, scheme: HTTPS}, periodSeconds: 5}
+        resources: {requests: {cpu: 50m, memory: 64Mi}, limits: {memory: 256Mi}}
+        securityContext: {allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: {drop: [ALL]}}
+        volumeMounts:
+        - {name: tmp, mountPath: /tmp}
+        - {name: kubelet-client, mountPath: /etc/kubelet-client, readOnly: true}
+      volumes:
+      - {name: tmp, emptyDir: {}}
+      - {name: kubelet-client, secret: {secretName: metrics-server-kubelet-client}}
+---
+apiVersion: apiregistration.k8s.io/v1
+kind: APIService
+metadata: {name: v1beta1.metrics.k8s.io}
+spec:
+  service: {name: metrics-server, namespace: kube-system}
+  group: metrics.k8s.io
+  version: v1beta1
+  insecureSkipTLSVerify: true
+  groupPriorityMinimum: 100
+  versionPriority: 100
+EOF
+  kubectl -n kube-system rollout status deployment/metrics-server --timeout=120s >/dev/null ||
+    die "metrics-server did not become ready: $(kubectl -n kube-system logs deploy/metrics-server --tail=20 2>&1)"
+}
+
 # storage: a default StorageClass whose claims bind to hostPath volumes under the node's state dir
 # (world-writable with the sticky bit, so any pod UID can create its own data directory in one).
 storage() {
@@ -393,6 +492,7 @@ main() {
   start_kubelet
   start_kube_proxy
   cluster_dns
+  metrics_server
   storage
   touch "${NODE_DIR}/.up"
   UP_OK=1

@@ -8,7 +8,8 @@ cd "${REPO_ROOT}"
 INSTALLERS=(
   scripts/install-python.sh    # project virtualenv from constraints.txt
   scripts/install-services.sh  # Postgres (Debian) and MinIO + mc (Go modules) for integration tests
-  scripts/install-kube.sh      # kube-apiserver & co, etcd, kwok (Go modules) for the cluster tier
+  scripts/install-kube.sh      # kube-apiserver & co, kubelet, kube-proxy, etcd, kwok (Go modules): cluster, node tiers
+  scripts/install-node.sh      # containerd, runc, CNI (Debian); pause, CoreDNS, metrics-server images: node tier
   scripts/install-tools.sh     # helm, kubeconform, kube-score (Go modules) for the chart tier
 )
 

@@ -1,6 +1,6 @@
 """The node tier: the control plane of the cluster tier plus one real node on this machine
 (scripts/node-up.sh): kubelet and kube-proxy from the same Kubernetes build, containerd and runc,
-the bridge CNI plugin, CoreDNS. Containers really run, from the stack's own images imported into the
+the bridge CNI plugin, CoreDNS and metrics-server. Containers really run, from the stack's own images imported into the
 node's containerd (scripts/node-load.sh); nothing is pulled.
 
 Skips, saying what is missing, only where a node cannot run here: not root, no cgroups, no
@@ -51,11 +51,7 @@ def node_env(
     tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config
 ) -> Iterator[dict[str, str]]:
     """Environment (KUBECONFIG, PATH, helm dirs) for kubectl/helm against a real node started for this session."""
-    reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
-
-    def say(line: str) -> None:
-        if reporter is not None:
-            reporter.write_line(f"[node] {line}")
+    say = reporter_line(pytestconfig)
 
     if os.geteuid() != 0:
         pytest.skip("a real node needs root: an address on lo, iptables rules, mounts and cgroups")
@@ -91,6 +87,23 @@ def node_env(
         say(f"node-down.sh took {time.monotonic() - t0:.1f}s (exit {down.returncode})")
         if down.returncode != 0:
             say(down.stderr[-2000:])
+
+
+def reporter_line(config: pytest.Config) -> Callable[[str], None]:
+    """A function that prints a "[node] ..." line on the terminal, past pytest's output capture."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    capture = config.pluginmanager.get_plugin("capturemanager")
+
+    def say(line: str) -> None:
+        if reporter is None:
+            return
+        if capture is None:
+            reporter.write_line(f"[node] {line}")
+            return
+        with capture.global_and_fixture_disabled():
+            reporter.write_line(f"[node] {line}")
+
+    return say
 
 
 def project_version() -> str:

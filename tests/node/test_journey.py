@@ -29,7 +29,7 @@ import httpx
 import pytest
 import yaml
 
-from tests.node.conftest import project_version
+from tests.node.conftest import project_version, reporter_line
 from tests.support.pins import REPO
 
 pytestmark = pytest.mark.node
@@ -46,6 +46,22 @@ PROFILES = [
 ]
 API_SELECTOR = f"app.kubernetes.io/name=api,app.kubernetes.io/instance={RELEASE}"
 T = TypeVar("T")
+# In-cluster load for the HPA: 16 threads posting one record (argv: URL, record JSON, seconds).
+LOAD = """
+import json, sys, threading, time, urllib.request
+url, body = sys.argv[1], json.dumps({"inputs": json.loads(sys.argv[2])}).encode()
+def hammer():
+    end = time.time() + float(sys.argv[3])
+    while time.time() < end:
+        try:
+            request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+            urllib.request.urlopen(request, timeout=5).read()
+        except Exception:
+            time.sleep(0.1)
+threads = [threading.Thread(target=hammer) for _ in range(16)]
+[t.start() for t in threads]
+[t.join() for t in threads]
+"""
 
 
 def ts(value: str) -> datetime:
@@ -192,11 +208,9 @@ class TestJourney:
             f"helm install, the bootstrap Job or a rollout failed after {journey.install_seconds:.0f}s:\n"
             f"{journey.install.stderr}\n{journey.diagnostics()}"
         )
-        reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
-        if reporter is not None:
-            reporter.write_line(
-                f"[node] helm install to all workloads ready took {journey.install_seconds:.0f}s"
-            )
+        reporter_line(pytestconfig)(
+            f"helm install to all workloads ready took {journey.install_seconds:.0f}s"
+        )
         status = json.loads(journey.run("helm", "-n", NAMESPACE, "status", RELEASE, "-o", "json"))
         assert status["info"]["status"] == "deployed", status["info"]
         jobs = journey.get("jobs", "-l", "app.kubernetes.io/component=bootstrap")["items"]
@@ -271,7 +285,9 @@ class TestJourney:
             bad = httpx.post(f"{base}/v1/predict", json={"inputs": {"sepal length (cm)": 5.1}}, timeout=10)
             assert bad.status_code == 422 and "sepal width" in bad.text, bad.text
 
-    def test_second_training_job_moves_the_alias_and_every_pod_follows(self, journey: Journey) -> None:
+    def test_second_training_job_moves_the_alias_and_every_pod_follows(
+        self, journey: Journey, pytestconfig: pytest.Config
+    ) -> None:
         journey.require_installed()
         # The team retrains with the estimator's default regularisation instead of the weak first one.
         configmap = journey.get("configmap", f"{RELEASE}-trainer")
@@ -297,20 +313,23 @@ class TestJourney:
         assert len(set(served.values())) == 1, served
         journey.seen["second_version"] = next(iter(served.values()))
         journey.seen["follow_seconds"] = time.monotonic() - t0
+        reporter_line(pytestconfig)(
+            f"alias moved {first} -> {journey.seen['second_version']}; all {len(served)} API pods followed "
+            f"{journey.seen['follow_seconds']:.0f}s after train-2 was marked complete"
+        )
         assert int(journey.seen["second_version"]) > int(first), served
         assert len(served) == journey.get("deployment", f"{RELEASE}-api")["spec"]["replicas"], served
 
-    def test_hpa_scales_the_deployment(self, journey: Journey) -> None:
+    def test_hpa_floor_resizes_the_deployment(self, journey: Journey) -> None:
         journey.require_installed()
         hpa = journey.get("hpa", f"{RELEASE}-api")
         target = hpa["spec"]["scaleTargetRef"]
         assert (target["kind"], target["name"]) == ("Deployment", f"{RELEASE}-api"), target
         before = journey.get("deployment", f"{RELEASE}-api")["spec"]["replicas"]
-        assert before == hpa["spec"]["minReplicas"], (before, hpa["spec"])
-        # No metrics-server here, so CPU cannot drive it; raising the floor makes the HPA controller
-        # itself resize the Deployment.
+        # Raising the floor above the current size makes the HPA controller itself resize the
+        # Deployment, whatever the metrics say (the next test drives it with CPU).
         want = before + 1
-        assert want <= hpa["spec"]["maxReplicas"]
+        assert want <= hpa["spec"]["maxReplicas"], (before, hpa["spec"])
         journey.kubectl(
             "patch",
             "hpa",
@@ -332,7 +351,67 @@ class TestJourney:
             status, model = served_version(journey, pod["metadata"]["name"])
             assert status == 200 and str(model["version"]) == journey.seen["second_version"], model
         events = journey.get("events", "--field-selector", f"involvedObject.name={RELEASE}-api")["items"]
-        assert any(e["reason"] == "SuccessfulRescale" for e in events), [e["message"] for e in events]
+        assert any(
+            e["reason"] == "SuccessfulRescale" and f"New size: {want};" in e["message"] for e in events
+        ), [e["message"] for e in events]
+
+    def test_hpa_adds_pods_under_cpu_load(self, journey: Journey, pytestconfig: pytest.Config) -> None:
+        journey.require_installed()
+        hpa = journey.get("hpa", f"{RELEASE}-api")
+        floor, ceiling = hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]
+        assert floor < ceiling, hpa["spec"]
+
+        def api_pod_metrics() -> list[dict]:
+            raw = journey.run(
+                "kubectl",
+                "get",
+                "--raw",
+                f"/apis/metrics.k8s.io/v1beta1/namespaces/{NAMESPACE}/pods",
+                check=False,
+            )
+            items = json.loads(raw)["items"] if raw.strip() else []
+            return [m for m in items if m["metadata"]["name"].startswith(f"{RELEASE}-api-")]
+
+        wait_until("metrics-server to report the API pods' CPU", 120, api_pod_metrics)
+        service = journey.get("service", f"{RELEASE}-api")
+        port = next(p["port"] for p in service["spec"]["ports"] if p["name"] == "http")
+        record = {
+            "sepal length (cm)": 5.1,
+            "sepal width (cm)": 3.5,
+            "petal length (cm)": 1.4,
+            "petal width (cm)": 0.2,
+        }
+        url = f"http://{RELEASE}-api:{port}/v1/predict"
+        journey.kubectl(
+            "create", "job", "load", f"--image=mlstack/api:{project_version()}", "--",
+            "python", "-c", LOAD, url, json.dumps(record), "300",
+        )  # fmt: skip
+        try:
+            t0 = time.monotonic()
+
+            def scaled() -> dict | None:
+                status = journey.get("hpa", f"{RELEASE}-api").get("status", {})
+                return status if status.get("desiredReplicas", 0) > floor else None
+
+            status = wait_until(f"the HPA to want more than {floor} API pods under load", 300, scaled, 5)
+            utilization = [
+                m["resource"]["current"].get("averageUtilization") for m in status.get("currentMetrics") or []
+            ]
+            reporter_line(pytestconfig)(
+                f"HPA wanted {status['desiredReplicas']} API pods (floor {floor}) at CPU {utilization}% of "
+                f"requests, {time.monotonic() - t0:.0f}s after the load started"
+            )
+            wait_until(
+                "the Deployment to follow the HPA",
+                60,
+                lambda: journey.get("deployment", f"{RELEASE}-api")["spec"]["replicas"] > floor,
+            )
+            journey.kubectl("rollout", "status", f"deployment/{RELEASE}-api", "--timeout=300s")
+        finally:
+            journey.kubectl("delete", "job", "load", "--wait=false", check=False)
+        for pod in journey.api_pods():
+            status_code, model = served_version(journey, pod["metadata"]["name"])
+            assert status_code == 200 and str(model["version"]) == journey.seen["second_version"], model
 
     def test_uninstall_stops_every_pod(self, journey: Journey) -> None:
         journey.require_installed()
