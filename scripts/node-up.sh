@@ -55,9 +55,27 @@ preflight() {
   if [ -f "${NODE_OWNER_FILE}" ]; then
     local owner
     owner="$(cat "${NODE_OWNER_FILE}")"
-    [ "${owner}" = "${CLUSTER_DIR}" ] || [ ! -d "${owner}/node" ] ||
-      refuse "another real node is up (state in ${owner}); stop it with MLSTACK_CLUSTER_DIR=${owner} scripts/node-down.sh"
+    if [ "${owner}" != "${CLUSTER_DIR}" ] && [ -d "${owner}/node" ]; then
+      if node_alive "${owner}"; then
+        refuse "another real node is up (state in ${owner}); stop it with MLSTACK_CLUSTER_DIR=${owner} scripts/node-down.sh"
+      fi
+      # Its kubelet and containerd are gone (a killed test run): clear what it left behind.
+      log "clearing the leftovers of a node that is no longer running (${owner})"
+      MLSTACK_CLUSTER_DIR="${owner}" "${REPO_ROOT}/scripts/node-down.sh" >&2
+    fi
   fi
+}
+
+# node_alive DIR: the kubelet or containerd of the node whose state is in DIR still runs (a killed
+# one may linger as a zombie nobody reaps: that counts as gone).
+node_alive() {
+  local name pidfile
+  for name in kubelet containerd; do
+    pidfile="$1/pids/${name}.pid"
+    [ -f "${pidfile}" ] || continue
+    grep -qs '^State:[[:space:]]*[^Z[:space:]]' "/proc/$(cat "${pidfile}")/status" && return 0
+  done
+  return 1
 }
 
 # host_network: the node address on lo, forwarding between the bridge and the host, and bridged
