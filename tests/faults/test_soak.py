@@ -44,7 +44,9 @@ def test_soak_with_a_promotion_every_minute(
     first = train_model(embedded.uri, tmp_path, model_name=model_name)
     client = MlflowClient(embedded.uri)
     source = client.get_model_version(model_name, first["version"]).source
-    promotions = int(SOAK_SECONDS // PROMOTE_EVERY_S)
+    # One at each full minute that falls inside the soak (60, 120, 180 and 240 s in five minutes), so
+    # the last one has a minute to be followed before the load stops.
+    promotions = int((SOAK_SECONDS - 1) // PROMOTE_EVERY_S)
     # More versions of the same logged model: each promotion is a real download, load and swap.
     model_id = source.removeprefix("models:/")
     versions = [
