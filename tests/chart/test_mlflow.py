@@ -1,6 +1,6 @@
 """mlflow subchart: the server's flags, its backends, probes, and the migration hook."""
 
-from tests.chart.conftest import EXTERNAL, container, env, hook, render
+from tests.chart.conftest import EXTERNAL, container, env, hook, pod_spec, render
 
 DEPLOY = "mlstack-mlflow"
 
@@ -138,3 +138,28 @@ def test_basic_auth_rejects_an_unknown_default_permission():
 
     with pytest.raises(Exception, match="defaultPermission"):
         render({"mlflow": {"auth": {"enabled": True, "defaultPermission": "ALL"}}})
+
+
+def test_bundled_minio_bucket_is_created_before_the_server_starts():
+    out = render({"global": {"objectStore": {"bucket": "team-artifacts"}}})
+    deploy = out.get("Deployment", DEPLOY)
+    init = [c["name"] for c in pod_spec(deploy)["initContainers"]]
+    assert init == ["migrate", "bucket"]
+    bucket = container(deploy, "bucket")
+    assert bucket["command"][:4] == ["python", "-m", "mlstack.s3_bucket", "team-artifacts"]
+    variables = env(bucket)
+    assert variables["MLFLOW_S3_ENDPOINT_URL"] == "http://mlstack-minio:9000"
+    assert variables["AWS_SECRET_ACCESS_KEY"] == {
+        "secretKeyRef": {"name": "mlstack-minio", "key": "root-password"}
+    }
+
+
+def test_external_s3_bucket_is_the_users_and_is_not_created():
+    deploy = render(EXTERNAL).get("Deployment", DEPLOY)
+    assert [c["name"] for c in pod_spec(deploy)["initContainers"]] == ["migrate"]
+
+
+def test_mlflow_job_runner_is_off():
+    """MLflow 3's job runner and huey consumers (~240 MB each) would outgrow the pod's memory limit."""
+    variables = env(container(render().get("Deployment", DEPLOY), "mlflow"))
+    assert variables["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] == "false"
