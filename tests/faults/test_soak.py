@@ -18,6 +18,7 @@ from mlflow import MlflowClient
 
 from tests.support.api import ApiProcess, rss_bytes
 from tests.support.load import SteadyLoad
+from tests.support.report import reporter_line
 from tests.support.services import MlflowServer
 from tests.support.trainer import train_model
 
@@ -73,7 +74,7 @@ def test_soak_with_a_promotion_every_minute(
     latencies = sorted(o.seconds for o in outcomes)
     p50 = statistics.median(latencies)
     p99 = latencies[int(len(latencies) * 0.99) - 1]
-    warm = [value for at, value in rss if at >= WARMUP_S]
+    warm = [value for at, value in rss if at >= min(WARMUP_S, SOAK_SECONDS / 3)]  # short local tries too
     figures = {
         "seconds": SOAK_SECONDS,
         "requests": len(outcomes),
@@ -88,9 +89,7 @@ def test_soak_with_a_promotion_every_minute(
         "rss_mb_end": round(rss[-1][1] / 2**20, 1),
     }
     (tmp_path / "soak.json").write_text(json.dumps(figures, indent=2))
-    reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:  # the figures belong in the CI log, not only in a temp file
-        reporter.write_line(f"\nsoak figures: {json.dumps(figures)}")
+    reporter_line(pytestconfig, "soak")(f"figures: {json.dumps(figures)}")
 
     assert figures["non_2xx"] == 0, [o for o in outcomes if o.status != 200][:5]
     assert len(figures["versions_served"]) == promotions + 1, "a promotion was not followed"

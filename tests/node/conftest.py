@@ -21,6 +21,7 @@ import pytest
 
 from tests.support.images import MINIO_STAND_IN, POSTGRES_STAND_IN, build_stack_images
 from tests.support.pins import CACHE, REPO
+from tests.support.report import reporter_line as terminal_line
 
 SCRIPTS = REPO / "scripts"
 
@@ -91,19 +92,7 @@ def node_env(
 
 def reporter_line(config: pytest.Config) -> Callable[[str], None]:
     """A function that prints a "[node] ..." line on the terminal, past pytest's output capture."""
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-    capture = config.pluginmanager.get_plugin("capturemanager")
-
-    def say(line: str) -> None:
-        if reporter is None:
-            return
-        if capture is None:
-            reporter.write_line(f"[node] {line}")
-            return
-        with capture.global_and_fixture_disabled():
-            reporter.write_line(f"[node] {line}")
-
-    return say
+    return terminal_line(config, "node")
 
 
 def project_version() -> str:
