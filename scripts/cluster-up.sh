@@ -8,16 +8,13 @@
 # State (certs, etcd data, logs, pid files, kubeconfig) lives in MLSTACK_CLUSTER_DIR.
 # Prints the kubeconfig path on stdout. `scripts/cluster-down.sh` stops it all.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "${REPO_ROOT}/scripts/cluster-lib.sh"
 
 CLUSTER_DIR="${MLSTACK_CLUSTER_DIR:-${REPO_ROOT}/.state/cluster}"
 NODES="${MLSTACK_CLUSTER_NODES:-2}"
 APISERVER_IP="${MLSTACK_APISERVER_IP:-127.0.0.1}"
 KUBE_BIN=""
 UP_OK=0
-
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 # gen_certs: a CA, the apiserver's serving cert, one admin client cert, the service-account key.
 gen_certs() {
@@ -68,26 +65,6 @@ contexts:
   context: {cluster: mlstack-local, user: mlstack-admin}
 current-context: mlstack-local
 EOF
-}
-
-# start NAME ARGS...: run a component in the background with its log and pid file.
-start() {
-  local name="$1"
-  shift
-  log "starting ${name}"
-  setsid "$@" >"${CLUSTER_DIR}/logs/${name}.log" 2>&1 </dev/null &
-  echo $! >"${CLUSTER_DIR}/pids/${name}.pid"
-}
-
-# wait_for WHAT SECONDS CMD...: retry CMD until it succeeds.
-wait_for() {
-  local what="$1" timeout="$2"
-  shift 2
-  local deadline=$((SECONDS + timeout))
-  until "$@" >/dev/null 2>&1; do
-    [ ${SECONDS} -lt ${deadline} ] || die "${what} not ready after ${timeout}s (logs in ${CLUSTER_DIR}/logs)"
-    sleep 0.5
-  done
 }
 
 start_etcd() {

@@ -6,24 +6,8 @@
 # go. Only this node's processes are touched (pid files and its containerd socket). Safe to run twice.
 # --node-only leaves the control plane up (cluster-down.sh uses it).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "${REPO_ROOT}/scripts/cluster-lib.sh"
 source "${REPO_ROOT}/scripts/node-lib.sh"
-
-# stop NAME: TERM the process in NAME's pid file, KILL it after 10s, forget the pid file.
-stop() {
-  local pidfile="${CLUSTER_DIR}/pids/$1.pid" pid _
-  [ -f "${pidfile}" ] || return 0
-  pid="$(cat "${pidfile}")"
-  if kill -0 "${pid}" 2>/dev/null; then
-    log "stopping $1 (pid ${pid})"
-    kill -TERM "${pid}" 2>/dev/null || true
-    for _ in $(seq 1 40); do
-      kill -0 "${pid}" 2>/dev/null || break
-      sleep 0.25
-    done
-    kill -0 "${pid}" 2>/dev/null && kill -KILL "${pid}" 2>/dev/null
-  fi
-  rm -f "${pidfile}"
-}
 
 running() {
   local pidfile="${CLUSTER_DIR}/pids/$1.pid"

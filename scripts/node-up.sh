@@ -8,36 +8,13 @@
 # this machine cannot run a node (the reason is logged).
 # State lives in MLSTACK_CLUSTER_DIR (node parts under node/). Prints the kubeconfig path on stdout.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "${REPO_ROOT}/scripts/cluster-lib.sh"
 source "${REPO_ROOT}/scripts/node-lib.sh"
 
 PV_COUNT="${MLSTACK_NODE_VOLUMES:-6}"
 KUBE_BIN=""
 NODE_CACHE=""
 UP_OK=0
-
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# start NAME ARGS...: run a node component in the background with its log and pid file.
-start() {
-  local name="$1"
-  shift
-  log "starting ${name}"
-  setsid "$@" >"${CLUSTER_DIR}/logs/${name}.log" 2>&1 </dev/null &
-  echo $! >"${CLUSTER_DIR}/pids/${name}.pid"
-}
-
-# wait_for WHAT SECONDS CMD...: retry CMD until it succeeds.
-wait_for() {
-  local what="$1" timeout="$2"
-  shift 2
-  local deadline=$((SECONDS + timeout))
-  until "$@" >/dev/null 2>&1; do
-    [ ${SECONDS} -lt ${deadline} ] || die "${what} not ready after ${timeout}s (logs in ${CLUSTER_DIR}/logs)"
-    sleep 0.5
-  done
-}
 
 # refuse REASON: this machine cannot run a node; exit 3 so callers (the node tier) skip, not fail.
 refuse() {

@@ -18,9 +18,10 @@ from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from tests.support.pins import CACHE, REPO, helm_home_env
+
 # MLSTACK_TEST_CHART points the tier at another copy of the chart (e.g. a work in progress).
-CHART = Path(os.environ.get("MLSTACK_TEST_CHART", REPO_ROOT / "charts" / "mlstack"))
+CHART = Path(os.environ.get("MLSTACK_TEST_CHART", REPO / "charts" / "mlstack"))
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -31,7 +32,7 @@ def _install_kube(say: Callable[[str], None]) -> Path:
     """Build (or find cached) the cluster binaries; skip the tier, naming the failure, if they cannot be."""
     t0 = time.monotonic()
     proc = subprocess.run(
-        [str(REPO_ROOT / "scripts" / "install-kube.sh")], capture_output=True, text=True, check=False
+        [str(REPO / "scripts" / "install-kube.sh")], capture_output=True, text=True, check=False
     )
     if proc.returncode != 0:
         pytest.skip(
@@ -55,30 +56,23 @@ def cluster_env(
 
     if not (CHART / "Chart.yaml").is_file():
         pytest.skip(f"no chart at {CHART} yet")
-    if shutil.which("helm") is None and not (Path.home() / ".cache/mlstack/bin/helm").exists():
+    if shutil.which("helm") is None and not (CACHE / "bin" / "helm").exists():
         pytest.skip("helm is not installed (scripts/install-tools.sh installs the pinned HELM_VERSION)")
     kube_bin = _install_kube(say)
     state = tmp_path_factory.mktemp("cluster")
     env = dict(os.environ)
     env["MLSTACK_CLUSTER_DIR"] = str(state)
-    cache_bin = Path(os.environ.get("MLSTACK_CACHE", Path.home() / ".cache/mlstack")) / "bin"
-    env["PATH"] = f"{kube_bin}:{cache_bin}:{env['PATH']}"
+    env["PATH"] = f"{kube_bin}:{CACHE / 'bin'}:{env['PATH']}"
     t0 = time.monotonic()
     up = subprocess.run(
-        [str(REPO_ROOT / "scripts" / "cluster-up.sh")], env=env, capture_output=True, text=True, check=False
+        [str(REPO / "scripts" / "cluster-up.sh")], env=env, capture_output=True, text=True, check=False
     )
     if up.returncode != 0:
-        subprocess.run([str(REPO_ROOT / "scripts" / "cluster-down.sh")], env=env, check=False)
+        subprocess.run([str(REPO / "scripts" / "cluster-down.sh")], env=env, check=False)
         pytest.fail(f"scripts/cluster-up.sh failed:\n{up.stderr[-4000:]}")
     say(f"cluster-up.sh took {time.monotonic() - t0:.1f}s")
     env["KUBECONFIG"] = up.stdout.strip().splitlines()[-1]
-    # helm keeps its caches/config out of the user's home for this session.
-    for var, sub in (
-        ("HELM_CACHE_HOME", "helm-cache"),
-        ("HELM_CONFIG_HOME", "helm-config"),
-        ("HELM_DATA_HOME", "helm-data"),
-    ):
-        env[var] = str(state.parent / f"{state.name}-{sub}")
+    env.update(helm_home_env(state))
     try:
         yield env
     finally:
@@ -86,4 +80,4 @@ def cluster_env(
         if logs.is_dir():
             # Keep the component logs next to pytest's temp dirs for a failed run's post-mortem.
             shutil.copytree(logs, state.parent / f"{state.name}-logs", dirs_exist_ok=True)
-        subprocess.run([str(REPO_ROOT / "scripts" / "cluster-down.sh")], env=env, check=False)
+        subprocess.run([str(REPO / "scripts" / "cluster-down.sh")], env=env, check=False)

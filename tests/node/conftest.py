@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.images import MINIO_STAND_IN, POSTGRES_STAND_IN, build_stack_images
-from tests.support.pins import CACHE, REPO
+from tests.support.pins import CACHE, REPO, helm_home_env
 from tests.support.report import reporter_line as terminal_line
 
 SCRIPTS = REPO / "scripts"
@@ -67,12 +67,7 @@ def node_env(
     state = tmp_path_factory.mktemp("node")
     env["MLSTACK_CLUSTER_DIR"] = str(state)
     env["PATH"] = f"{kube_bin}:{CACHE / 'bin'}:{env['PATH']}"
-    for var, sub in (
-        ("HELM_CACHE_HOME", "helm-cache"),
-        ("HELM_CONFIG_HOME", "helm-config"),
-        ("HELM_DATA_HOME", "helm-data"),
-    ):
-        env[var] = str(state.parent / f"{state.name}-{sub}")
+    env.update(helm_home_env(state))
     try:
         env["KUBECONFIG"] = _timed(say, "node-up.sh", env)
         _timed(say, "node-load.sh", env)

@@ -24,3 +24,16 @@ def tool(name: str) -> str:
     if not Path(path).exists():
         pytest.skip(f"{name} is not installed: run scripts/install-tools.sh")
     return path
+
+
+def helm_home_env(state: Path) -> dict[str, str]:
+    """HELM_*_HOME beside a test cluster's state dir: helm's caches and config stay out of the
+    user's home, one set per test session."""
+    return {
+        var: str(state.parent / f"{state.name}-{sub}")
+        for var, sub in (
+            ("HELM_CACHE_HOME", "helm-cache"),
+            ("HELM_CONFIG_HOME", "helm-config"),
+            ("HELM_DATA_HOME", "helm-data"),
+        )
+    }
