@@ -44,3 +44,13 @@ stop() {
   fi
   rm -f "${pidfile}"
 }
+
+# show_component_logs: the last lines of every component log, for a failed start's report.
+show_component_logs() {
+  local f
+  for f in "${CLUSTER_DIR}"/logs/*.log; do
+    [ -f "${f}" ] || continue
+    printf '==> %s <==\n' "${f}" >&2
+    tail -n 20 "${f}" >&2
+  done
+}

@@ -162,12 +162,7 @@ EOF
 cleanup() {
   if [ "${UP_OK}" -ne 1 ]; then
     log "cluster-up failed; last lines of each component log:"
-    local f
-    for f in "${CLUSTER_DIR}"/logs/*.log; do
-      [ -f "${f}" ] || continue
-      printf '==> %s <==\n' "${f}" >&2
-      tail -n 20 "${f}" >&2
-    done
+    show_component_logs
     "${REPO_ROOT}/scripts/cluster-down.sh" || true
   fi
 }

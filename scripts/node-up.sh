@@ -452,12 +452,7 @@ spec:
 cleanup() {
   if [ "${UP_OK}" -ne 1 ]; then
     log "node-up failed; last lines of each component log:"
-    local f
-    for f in "${CLUSTER_DIR}"/logs/*.log; do
-      [ -f "${f}" ] || continue
-      printf '==> %s <==\n' "${f}" >&2
-      tail -n 20 "${f}" >&2
-    done
+    show_component_logs
     "${REPO_ROOT}/scripts/node-down.sh" || true
   fi
 }
